@@ -1,0 +1,69 @@
+"""Fan-out of state changes to WebSocket clients, safe against slow or dead peers.
+
+Each subscriber keeps one dict of not-yet-sent changes: a new change for a variable
+overwrites the unsent one (coalescing to the latest value), so memory per client is
+bounded by the size of the state and the publisher never waits for a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from roto_server.device.store import ChangeEvent, Notice, StateStore
+
+MAX_QUEUED_NOTICES = 64
+
+
+class Subscriber:
+    def __init__(self, store: StateStore, role: str) -> None:
+        self._store = store
+        self.role = role
+        self.pending: dict[str, Any] = {}
+        self.notices: deque[Notice] = deque(maxlen=MAX_QUEUED_NOTICES)
+        self.wake = asyncio.Event()
+
+    def offer(self, event: ChangeEvent) -> None:
+        visible = self._store.readable_subset(event.changes, self.role)
+        if visible:
+            self.pending.update(visible)
+        self.notices.extend(event.notices)
+        if visible or event.notices:
+            self.wake.set()
+
+    def tell(self, notices: list[Notice]) -> None:
+        """Notices meant for this client only (why its own write was refused)."""
+        if notices:
+            self.notices.extend(notices)
+            self.wake.set()
+
+    async def next_batch(self) -> tuple[list[Notice], dict[str, Any]]:
+        await self.wake.wait()
+        self.wake.clear()
+        notices, self.notices = list(self.notices), deque(maxlen=MAX_QUEUED_NOTICES)
+        changes, self.pending = self.pending, {}
+        return notices, changes
+
+
+class Hub:
+    def __init__(self, store: StateStore) -> None:
+        self._store = store
+        self._subscribers: set[Subscriber] = set()
+        store.subscribe(self._publish)
+
+    def join(self, role: str) -> tuple[Subscriber, dict[str, Any]]:
+        """Register a client and return it with the full state it may read (taken atomically)."""
+        sub = Subscriber(self._store, role)
+        self._subscribers.add(sub)
+        return sub, self._store.snapshot(role)
+
+    def leave(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    def __len__(self) -> int:
+        return len(self._subscribers)
+
+    def _publish(self, event: ChangeEvent) -> None:
+        for sub in self._subscribers:
+            sub.offer(event)

@@ -1,0 +1,44 @@
+"""The Sanic application: every API of the device, over one ControlUnit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sanic import Sanic
+
+from roto_server.api import c2, errors
+from roto_server.api.c2_protocol import MAX_BODY_BYTES
+from roto_server.api.hub import Hub
+from roto_server.auth.credentials import Authenticator
+from roto_server.device.unit import ControlUnit
+
+
+@dataclass
+class RotoContext:
+    unit: ControlUnit
+    auth: Authenticator
+    hub: Hub
+
+
+def create_app(unit: ControlUnit, auth: Authenticator, name: str = "roto") -> Sanic:
+    """Build the app around an already booted control unit."""
+    app: Sanic = Sanic(name, ctx=RotoContext(unit, auth, Hub(unit.store)), configure_logging=False)
+    app.config.update(
+        REQUEST_MAX_SIZE=MAX_BODY_BYTES,
+        WEBSOCKET_MAX_SIZE=MAX_BODY_BYTES,
+        GRACEFUL_SHUTDOWN_TIMEOUT=1.0,
+        FALLBACK_ERROR_FORMAT="json",
+        KEEP_ALIVE_TIMEOUT=30,
+    )
+    errors.install(app)
+    c2.install(app)
+
+    @app.before_server_start
+    async def _start_device(app: Sanic) -> None:
+        app.ctx.unit.start()
+
+    @app.after_server_stop
+    async def _stop_device(app: Sanic) -> None:
+        await app.ctx.unit.stop()
+
+    return app

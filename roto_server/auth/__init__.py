@@ -1,0 +1,1 @@
+"""Who is asking: users, roles and the credential checks every endpoint shares."""

@@ -1,0 +1,80 @@
+"""Credential checks for the C2 API: URL query (user + token/password) and HTTP Basic.
+
+No web framework here: callers pass the query pairs and the Authorization header.
+Secrets are compared in constant time and never logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from roto_shared.catalogue import Role
+
+API_USER = "API-User"
+ADMIN = "admin"
+AUTH_QUERY_KEYS = frozenset({"user", "token", "password"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Account:
+    secret: str
+    role: Role
+
+
+class AuthError(Exception):
+    """Credentials were missing or wrong; the message is safe to show (no secrets)."""
+
+
+class Authenticator:
+    """The device's user table: admin and API-User (whose password is the API token)."""
+
+    def __init__(self, accounts: Mapping[str, Account]) -> None:
+        self._accounts = dict(accounts)
+
+    @classmethod
+    def for_device(cls, api_token: str, admin_password: str) -> Authenticator:
+        return cls({ADMIN: Account(admin_password, "admin"), API_USER: Account(api_token, "operator")})
+
+    def verify(self, user: str, secret: str) -> Principal:
+        account = self._accounts.get(user)
+        # compare even for unknown users so timing does not reveal which names exist
+        expected = account.secret if account else "\x00" * max(len(secret), 1)
+        ok = hmac.compare_digest(expected.encode(), secret.encode())
+        if account is None or not ok:
+            raise AuthError("wrong user name or password")
+        return Principal(user, account.role)
+
+    def from_request(self, query: Mapping[str, str], authorization: str | None) -> Principal:
+        """Authenticate from URL query parameters, else from an HTTP Basic header."""
+        secret = query.get("token") or query.get("password")
+        if secret:
+            return self.verify(query.get("user") or API_USER, secret)
+        if authorization:
+            user, password = parse_basic(authorization)
+            return self.verify(user, password)
+        raise AuthError("credentials required: add ?token=... or use HTTP Basic authentication")
+
+
+def parse_basic(header: str) -> tuple[str, str]:
+    """Split an RFC 7617 'Basic' Authorization header into user and password."""
+    scheme, _, param = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not param:
+        raise AuthError("unsupported Authorization scheme; use Basic")
+    try:
+        decoded = base64.b64decode(param.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthError("malformed Basic credentials") from None
+    user, sep, password = decoded.partition(":")
+    if not sep:
+        raise AuthError("malformed Basic credentials")
+    return user, password

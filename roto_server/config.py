@@ -1,0 +1,103 @@
+"""Command line and environment of roto-server. Every flag has a ROTO_* variable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from roto_server.device.settings import write_atomic
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "roto"
+
+
+@dataclass
+class ServerConfig:
+    host: str
+    http_port: int | None  # None: use the stored httpPort setting
+    data_dir: Path
+    api_token: str | None
+    admin_password: str | None
+    log_level: str = "info"
+
+
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    env = environ.get
+    parser = argparse.ArgumentParser(
+        prog="roto-server",
+        description=(
+            "Run the roto camera control unit: the C2 state, its HTTP and WebSocket API at /api, "
+            "with simulated camera heads. Every option can also be set with the ROTO_* "
+            "environment variable named in its help; a flag wins over its variable."
+        ),
+    )
+    parser.add_argument("--host", default=env("ROTO_HOST", "0.0.0.0"),
+                        help="address to listen on; 0.0.0.0 means every interface (ROTO_HOST, default %(default)s)")
+    port_env = env("ROTO_HTTP_PORT")
+    parser.add_argument("--http-port", type=int, default=int(port_env) if port_env else None, metavar="PORT",
+                        help="HTTP port; 0 picks a free one. Default: the stored httpPort setting, "
+                             "8080 out of the box (ROTO_HTTP_PORT)")
+    parser.add_argument("--data-dir", type=Path, default=Path(env("ROTO_DATA_DIR") or default_data_dir(environ)),
+                        metavar="DIR",
+                        help="folder for settings, credentials and recordings (ROTO_DATA_DIR, default %(default)s)")
+    parser.add_argument("--api-token", default=env("ROTO_API_TOKEN"), metavar="TOKEN",
+                        help="password of the API-User; without it a token is generated once, stored in the "
+                             "data folder and printed at start-up (ROTO_API_TOKEN)")
+    parser.add_argument("--admin-password", default=env("ROTO_ADMIN_PASSWORD"), metavar="PW",
+                        help="password of the admin user; without it one is generated once and stored in "
+                             "the data folder (ROTO_ADMIN_PASSWORD)")
+    parser.add_argument("--log-level", default=env("ROTO_LOG_LEVEL", "info"),
+                        choices=["debug", "info", "warning", "error"],
+                        help="how much to log (ROTO_LOG_LEVEL, default %(default)s)")
+    return parser
+
+
+def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServerConfig:
+    environ = os.environ if environ is None else environ
+    args = build_parser(environ).parse_args(argv)
+    if args.http_port is not None and not 0 <= args.http_port <= 65535:
+        build_parser(environ).error(f"--http-port must be between 0 and 65535, got {args.http_port}")
+    return ServerConfig(
+        host=args.host,
+        http_port=args.http_port,
+        data_dir=args.data_dir,
+        api_token=args.api_token,
+        admin_password=args.admin_password,
+        log_level=args.log_level,
+    )
+
+
+@dataclass(frozen=True)
+class Credentials:
+    api_token: str
+    admin_password: str
+    token_generated: bool  # came from the data folder rather than the command line
+    admin_generated: bool
+
+
+def resolve_credentials(config: ServerConfig) -> Credentials:
+    """Flags win; otherwise use (or create once) the secrets kept in the data folder."""
+    path = config.data_dir / "credentials.json"
+    stored: dict[str, str] = {}
+    if path.exists():
+        stored = json.loads(path.read_text())
+    changed = False
+    for key in ("apiToken", "adminPassword"):
+        if not stored.get(key):
+            stored[key] = secrets.token_urlsafe(12)
+            changed = True
+    if changed:
+        write_atomic(path, json.dumps(stored, indent=1).encode(), mode=0o600)
+    return Credentials(
+        api_token=config.api_token or stored["apiToken"],
+        admin_password=config.admin_password or stored["adminPassword"],
+        token_generated=config.api_token is None,
+        admin_generated=config.admin_password is None,
+    )

@@ -1,0 +1,1 @@
+"""The device itself: state store, rules, hardware model, persistence. No web framework here."""

@@ -1,0 +1,85 @@
+"""Settings that survive a restart, written so that a crash never leaves a broken file.
+
+Each save writes a temporary file in the same folder, fsyncs it, renames it over the
+old one (atomic on POSIX) and fsyncs the folder. A kill -9 at any moment leaves either
+the previous or the new file, never a mixture.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from roto_shared.catalogue import Catalogue
+from roto_shared.validation import InvalidValue, clamp, coerce
+
+log = logging.getLogger("roto.settings")
+FORMAT = 1
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` atomically and durably."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class SettingsFile:
+    """The persisted writable variables of the state, as JSON."""
+
+    def __init__(self, path: Path, catalogue: Catalogue) -> None:
+        self.path = path
+        self.catalogue = catalogue
+
+    def load(self) -> dict[str, Any]:
+        """Last saved settings, each re-validated; a damaged file is set aside, not trusted."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        try:
+            doc = json.loads(raw)
+            values = doc["values"]
+            if not isinstance(values, dict):
+                raise ValueError("values is not an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+            os.replace(self.path, aside)
+            log.error("settings file %s is unreadable (%s); moved to %s, starting from defaults", self.path, exc, aside)
+            return {}
+        good: dict[str, Any] = {}
+        for name, value in values.items():
+            var = self.catalogue.get(name)
+            if var is None or not var.persist:
+                continue
+            try:
+                if var.relative:
+                    good[name] = clamp(var, coerce(var, value).value).value
+                else:
+                    good[name] = coerce(var, value).value
+            except InvalidValue as exc:
+                log.warning("ignoring saved setting: %s", exc)
+        return good
+
+    def save(self, values: Mapping[str, Any]) -> None:
+        persisted = {name: values[name] for name, var in self.catalogue.items() if var.persist and name in values}
+        doc = {"format": FORMAT, "saved": time.time(), "values": persisted}
+        write_atomic(self.path, json.dumps(doc, indent=1, ensure_ascii=False).encode())
