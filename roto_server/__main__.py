@@ -54,13 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     port = sock.getsockname()[1]
     hosts = _reachable_hosts(config, unit)
-    store.set_facts({
-        "httpStatus": {"running": True, "port": port, "address": config.host},
-        "connectionUrls": {
-            "http": [f"http://{h}:{port}/api" for h in hosts],
-            "websocket": [f"ws://{h}:{port}/api" for h in hosts],
-        },
-    })
+    store.set_facts(
+        {
+            "httpStatus": {"running": True, "port": port, "address": config.host},
+            "connectionUrls": {
+                "http": [f"http://{h}:{port}/api" for h in hosts],
+                "websocket": [f"ws://{h}:{port}/api" for h in hosts],
+            },
+        }
+    )
 
     app = create_app(unit, Authenticator.for_device(creds.api_token, creds.admin_password))
     base = f"http://{hosts[0]}:{port}"

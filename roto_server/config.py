@@ -38,24 +38,47 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             "environment variable named in its help; a flag wins over its variable."
         ),
     )
-    parser.add_argument("--host", default=env("ROTO_HOST", "0.0.0.0"),
-                        help="address to listen on; 0.0.0.0 means every interface (ROTO_HOST, default %(default)s)")
+    parser.add_argument(
+        "--host",
+        default=env("ROTO_HOST", "0.0.0.0"),
+        help="address to listen on; 0.0.0.0 means every interface (ROTO_HOST, default %(default)s)",
+    )
     port_env = env("ROTO_HTTP_PORT")
-    parser.add_argument("--http-port", type=int, default=int(port_env) if port_env else None, metavar="PORT",
-                        help="HTTP port; 0 picks a free one. Default: the stored httpPort setting, "
-                             "8080 out of the box (ROTO_HTTP_PORT)")
-    parser.add_argument("--data-dir", type=Path, default=Path(env("ROTO_DATA_DIR") or default_data_dir(environ)),
-                        metavar="DIR",
-                        help="folder for settings, credentials and recordings (ROTO_DATA_DIR, default %(default)s)")
-    parser.add_argument("--api-token", default=env("ROTO_API_TOKEN"), metavar="TOKEN",
-                        help="password of the API-User; without it a token is generated once, stored in the "
-                             "data folder and printed at start-up (ROTO_API_TOKEN)")
-    parser.add_argument("--admin-password", default=env("ROTO_ADMIN_PASSWORD"), metavar="PW",
-                        help="password of the admin user; without it one is generated once and stored in "
-                             "the data folder (ROTO_ADMIN_PASSWORD)")
-    parser.add_argument("--log-level", default=env("ROTO_LOG_LEVEL", "info"),
-                        choices=["debug", "info", "warning", "error"],
-                        help="how much to log (ROTO_LOG_LEVEL, default %(default)s)")
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=int(port_env) if port_env else None,
+        metavar="PORT",
+        help="HTTP port; 0 picks a free one. Default: the stored httpPort setting, "
+        "8080 out of the box (ROTO_HTTP_PORT)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(env("ROTO_DATA_DIR") or default_data_dir(environ)),
+        metavar="DIR",
+        help="folder for settings, credentials and recordings (ROTO_DATA_DIR, default %(default)s)",
+    )
+    parser.add_argument(
+        "--api-token",
+        default=env("ROTO_API_TOKEN"),
+        metavar="TOKEN",
+        help="password of the API-User; without it a token is generated once, stored in the "
+        "data folder and printed at start-up (ROTO_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--admin-password",
+        default=env("ROTO_ADMIN_PASSWORD"),
+        metavar="PW",
+        help="password of the admin user; without it one is generated once and stored in "
+        "the data folder (ROTO_ADMIN_PASSWORD)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default=env("ROTO_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log (ROTO_LOG_LEVEL, default %(default)s)",
+    )
     return parser
 
 

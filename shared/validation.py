@@ -20,7 +20,9 @@ from .catalogue import Field, Variable
 _TRUE = {"true", "1", "on", "yes"}
 _FALSE = {"false", "0", "off", "no"}
 _NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-]*$")
-_HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$")
+_HOST_RE = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?)*$"
+)
 
 
 class InvalidValue(ValueError):
@@ -174,7 +176,7 @@ def coerce(var: Variable, raw: Any, *, text: bool = False) -> Coerced:
         num = _as_number(var.name, raw, text)
         note = None
         if kind == "integer" and not isinstance(num, int):
-            rounded = int(round(num))
+            rounded = round(num)
             note = f"{var.name}: {num} rounded to the integer {rounded}"
             num = rounded
         if var.options is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sanic import Request
 
 from roto_server.api.errors import ApiError
-from roto_server.auth.credentials import AuthError, Authenticator, Principal
+from roto_server.auth.credentials import Authenticator, AuthError, Principal
 
 REALM = "roto"
 CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'

@@ -16,8 +16,8 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from roto_server.api.access import principal
 from roto_server.api.c2_protocol import BadRequest, ops_from_object, ops_from_query, parse_body
 from roto_server.api.hub import Subscriber
-from roto_server.device.store import ApplyResult, Get, Notice, Op
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
+from roto_server.device.store import ApplyResult, Get, Notice, Op
 
 log = logging.getLogger("roto.c2")
 PATH = "/api"
@@ -95,7 +95,10 @@ def _handle_message(ctx: Any, sub: Subscriber, role: str, message: str | bytes |
     try:
         if isinstance(message, bytes):
             message = message.decode("utf-8")
-        doc = json.loads(message)
+        try:
+            doc = json.loads(message)
+        except ValueError as exc:
+            raise BadRequest(f"not valid JSON ({exc})") from None
         if not isinstance(doc, dict):
             raise BadRequest("a message must be a JSON object of variables")
         ops = ops_from_object(doc)

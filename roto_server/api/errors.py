@@ -15,8 +15,9 @@ log = logging.getLogger("roto.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, *, field: str | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -24,8 +25,9 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-def error_response(status: int, message: str, field: str | None = None,
-                   headers: Mapping[str, str] | None = None) -> HTTPResponse:
+def error_response(
+    status: int, message: str, field: str | None = None, headers: Mapping[str, str] | None = None
+) -> HTTPResponse:
     body: dict[str, object] = {"error": message}
     if field is not None:
         body["field"] = field

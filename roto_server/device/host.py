@@ -77,7 +77,11 @@ def network_interfaces() -> list[dict[str, Any]]:
             continue
         mac = next((a.address for a in addrs if a.family == psutil.AF_LINK), "")
         conns = [
-            {"address": a.address, "netmask": a.netmask or "", "broadcast": a.broadcast or _broadcast(a.address, a.netmask or "255.255.255.255")}
+            {
+                "address": a.address,
+                "netmask": a.netmask or "",
+                "broadcast": a.broadcast or _broadcast(a.address, a.netmask or "255.255.255.255"),
+            }
             for a in addrs
             if a.family == socket.AF_INET
         ]

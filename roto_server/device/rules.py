@@ -17,9 +17,7 @@ def _requires(name: str, needed: dict[str, Any]) -> Any:
     def guard(store: StateStore, _value: Any) -> None:
         for other, want in needed.items():
             if store[other] != want:
-                raise Refused(
-                    f"{name} only takes effect while {other} is {str(want).lower()}; set {other} first"
-                )
+                raise Refused(f"{name} only takes effect while {other} is {str(want).lower()}; set {other} first")
 
     return guard
 

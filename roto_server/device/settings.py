@@ -51,6 +51,8 @@ class SettingsFile:
 
     def load(self) -> dict[str, Any]:
         """Last saved settings, each re-validated; a damaged file is set aside, not trusted."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            stale.unlink(missing_ok=True)  # a save interrupted by a crash; the real file is intact
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:

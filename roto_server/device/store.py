@@ -187,6 +187,8 @@ class StateStore:
         log.warning("write refused: %s", message)
         if var.may_read(role):
             result.values[var.name] = _copy(self._values[var.name])
+        elif var.may_write(role):  # a refused trigger reads back as "nothing happened"
+            result.values[var.name] = False if var.type == "boolean" else None
 
     def _store(self, name: str, value: Any, result: ApplyResult) -> None:
         if self._values.get(name) != value or type(self._values.get(name)) is not type(value):

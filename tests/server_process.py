@@ -1,0 +1,109 @@
+"""Start a real roto-server process on 127.0.0.1 with an ephemeral port, for tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import requests
+
+TOKEN = "test-token-123"
+ADMIN_PASSWORD = "admin-pw-456"
+_LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+
+class ServerProcess:
+    def __init__(
+        self, data_dir: Path, args: Sequence[str] = (), env: dict[str, str] | None = None, credentials: bool = True
+    ) -> None:
+        self.data_dir = data_dir
+        self.token = TOKEN
+        self.admin_password = ADMIN_PASSWORD
+        self.lines: list[str] = []
+        cmd = [
+            sys.executable,
+            "-m",
+            "roto_server",
+            "--host",
+            "127.0.0.1",
+            "--http-port",
+            "0",
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ]
+        if credentials:
+            cmd += ["--api-token", TOKEN, "--admin-password", ADMIN_PASSWORD]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+        )
+        self.port = self._wait_for_port()
+        threading.Thread(target=self._drain, daemon=True).start()
+        self._wait_ready()
+
+    def _wait_for_port(self) -> int:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            match = _LISTEN.search(line)
+            if match:
+                return int(match.group(1))
+        self.proc.kill()
+        raise RuntimeError("roto-server did not start:\n" + "".join(self.lines))
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url("/api"), timeout=2)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("roto-server never answered:\n" + "".join(self.lines))
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api?token={self.token}"
+
+    def get(self, **params: Any) -> requests.Response:
+        return requests.get(self.url("/api"), params={"token": self.token, **params}, timeout=10)
+
+    def post(self, body: Any, auth: tuple[str, str] | None = None) -> requests.Response:
+        return requests.post(self.url("/api"), json=body, auth=auth or ("API-User", self.token), timeout=10)
+
+    def state(self, *names: str) -> dict[str, Any]:
+        if names:
+            return self.post({"get": list(names)}).json()  # type: ignore[no-any-return]
+        return self.get().json()  # type: ignore[no-any-return]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return "".join(self.lines)
