@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors
+from roto_server.api import c2, errors, media
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.auth.credentials import Authenticator
 from roto_server.device.unit import ControlUnit
+from roto_server.imaging.camera import Camera
 
 
 @dataclass
@@ -18,11 +19,12 @@ class RotoContext:
     unit: ControlUnit
     auth: Authenticator
     hub: Hub
+    camera: Camera
 
 
-def create_app(unit: ControlUnit, auth: Authenticator, name: str = "roto") -> Sanic:
-    """Build the app around an already booted control unit."""
-    app: Sanic = Sanic(name, ctx=RotoContext(unit, auth, Hub(unit.store)), configure_logging=False)
+def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str = "roto") -> Sanic:
+    """Build the app around an already booted control unit and its camera."""
+    app: Sanic = Sanic(name, ctx=RotoContext(unit, auth, Hub(unit.store), camera), configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,
         WEBSOCKET_MAX_SIZE=MAX_BODY_BYTES,
@@ -32,13 +34,16 @@ def create_app(unit: ControlUnit, auth: Authenticator, name: str = "roto") -> Sa
     )
     errors.install(app)
     c2.install(app)
+    media.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
         app.ctx.unit.start()
+        app.ctx.camera.start()
 
     @app.after_server_stop
     async def _stop_device(app: Sanic) -> None:
+        app.ctx.camera.stop()
         await app.ctx.unit.stop()
 
     return app

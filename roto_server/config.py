@@ -26,6 +26,17 @@ class ServerConfig:
     api_token: str | None
     admin_password: str | None
     log_level: str = "info"
+    heads: tuple[str, str] = ("synthetic", "synthetic")
+
+
+def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
+    from roto_server.imaging.sources import check_head_spec
+
+    try:
+        return check_head_spec(text)
+    except ValueError as exc:
+        parser.error(f"--head0/--head1: {exc}")
+        raise  # parser.error exits; this keeps type checkers informed
 
 
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -73,6 +84,15 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="password of the admin user; without it one is generated once and stored in "
         "the data folder (ROTO_ADMIN_PASSWORD)",
     )
+    for i in (0, 1):
+        parser.add_argument(
+            f"--head{i}",
+            default=env(f"ROTO_HEAD{i}", "synthetic"),
+            metavar="SOURCE",
+            help=f"picture source of camera head {i}: synthetic (a simulated machining scene), none (head not "
+            f"connected), a V4L2 device such as /dev/video0, or a video file played in a loop "
+            f"(ROTO_HEAD{i}, default %(default)s)",
+        )
     parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
@@ -84,9 +104,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> ServerConfig:
     environ = os.environ if environ is None else environ
-    args = build_parser(environ).parse_args(argv)
+    parser = build_parser(environ)
+    args = parser.parse_args(argv)
     if args.http_port is not None and not 0 <= args.http_port <= 65535:
-        build_parser(environ).error(f"--http-port must be between 0 and 65535, got {args.http_port}")
+        parser.error(f"--http-port must be between 0 and 65535, got {args.http_port}")
     return ServerConfig(
         host=args.host,
         http_port=args.http_port,
@@ -94,6 +115,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         api_token=args.api_token,
         admin_password=args.admin_password,
         log_level=args.log_level,
+        heads=(_checked_head(parser, args.head0), _checked_head(parser, args.head1)),
     )
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write docs/state.md, the state table, from the catalogue (the only place it is defined).
 
-    python scripts/catalogue_table.py           rewrite docs/state.md
-    python scripts/catalogue_table.py --check   exit 1 when docs/state.md is out of date
+python scripts/catalogue_table.py           rewrite docs/state.md
+python scripts/catalogue_table.py --check   exit 1 when docs/state.md is out of date
 """
 
 from __future__ import annotations

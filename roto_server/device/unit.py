@@ -133,6 +133,10 @@ class ControlUnit:
             return "no recording storage is selected (set recordingStorage to a storage uuid)"
         return None
 
+    def recording_folder(self) -> Path:
+        """Folder of the selected recording storage (check recording_storage_problem first)."""
+        return Path(self.store["recordingStorage"]["path"])
+
     def _storage_selector(self, name: str) -> Callable[[str], Any]:
         def select(uuid: str) -> Any:
             known = {**self.store["diskStorages"], **self.store["netStorages"]}

@@ -1,0 +1,1 @@
+"""Frames: sources (synthetic heads, OpenCV captures), image processing, encode-once streaming."""

@@ -1,0 +1,266 @@
+"""The imaging pipeline: render/capture and process in one thread, encode in another, share the bytes.
+
+Every frame is encoded once per rendition (full size, or a scaled preview width) and
+the bytes are published on a :class:`FrameBus` that any number of consumers read:
+MJPEG clients, snapshots, the recorder. A slow consumer simply finds a newer frame
+when it comes back. With no consumer at all both threads sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import cv2
+import numpy as np
+
+from . import processing as proc
+from .scene import HeadView
+from .sources import FrameSource
+
+log = logging.getLogger("roto.pipeline")
+
+MIN_PREVIEW_WIDTH = 32
+MAX_RENDITIONS = 8
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    seq: int
+    jpeg: bytes
+    width: int
+    height: int
+    captured: float  # wall-clock time the frame was produced
+
+
+class FrameBus:
+    """The newest encoded frame of one rendition, and a way to wait for the next one (event loop side)."""
+
+    def __init__(self) -> None:
+        self.latest: EncodedFrame | None = None
+        self._next = asyncio.Event()
+        self.readers = 0
+
+    def publish(self, frame: EncodedFrame) -> None:
+        self.latest = frame
+        ready, self._next = self._next, asyncio.Event()
+        ready.set()
+
+    async def newer_than(self, seq: int) -> EncodedFrame:
+        while self.latest is None or self.latest.seq <= seq:
+            await self._next.wait()
+        return self.latest
+
+
+@dataclass
+class _Processed:
+    seq: int
+    frame: np.ndarray
+    quality: int
+    captured: float
+
+
+@dataclass
+class PipelineStats:
+    produced: int = 0
+    encodes: dict[int | None, int] = field(default_factory=dict)
+
+
+class StreamService:
+    """Owns the pipeline threads and the buses; consumers ask for frames by preview width."""
+
+    def __init__(
+        self, sources: list[FrameSource | None], settings: Callable[[], proc.ImagingSettings], *, paced: bool = True
+    ) -> None:
+        self._sources = sources
+        self._settings = settings
+        self._paced = paced
+        self._buses: dict[int | None, FrameBus] = {}
+        self._active: frozenset[int | None] = frozenset()
+        self._wanted = threading.Event()
+        self._running = False
+        self._slot: _Processed | None = None
+        self._slot_ready = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._auto = proc.AutoControls()
+        self.stats = PipelineStats()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._running = True
+        cv2.setNumThreads(1)  # the pipeline's two threads already use both cores
+        self._threads = [
+            threading.Thread(target=self._produce_loop, name="roto-produce", daemon=True),
+            threading.Thread(target=self._encode_loop, name="roto-encode", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self._wanted.set()
+        with self._slot_ready:
+            self._slot_ready.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        for source in self._sources:
+            if source is not None:
+                source.close()
+
+    # -- consumers (event loop) -------------------------------------------------------------
+    def rendition(self, width: int | None) -> int | None:
+        """Key of the rendition for a requested preview width (None = full size)."""
+        if width is None:
+            return None
+        full = self._settings().size[0]
+        width = max(MIN_PREVIEW_WIDTH, min(width, full)) // 8 * 8
+        return None if width >= full else width
+
+    @contextlib.asynccontextmanager
+    async def reader(self, width: int | None = None) -> AsyncIterator[FrameBus]:
+        """Register demand for a rendition for as long as the block runs."""
+        key = self.rendition(width)
+        bus = self._buses.get(key)
+        if bus is None:
+            if len(self._buses) >= MAX_RENDITIONS:
+                self._forget_idle_buses()
+            if len(self._buses) >= MAX_RENDITIONS:
+                raise RuntimeError(f"too many different preview sizes in use (at most {MAX_RENDITIONS})")
+            bus = self._buses[key] = FrameBus()
+        bus.readers += 1
+        self._refresh_demand()
+        try:
+            yield bus
+        finally:
+            bus.readers -= 1
+            self._refresh_demand()
+
+    async def frames(self, width: int | None = None) -> AsyncIterator[EncodedFrame]:
+        """Newest frames, one after another; a slow reader skips to the newest."""
+        async with self.reader(width) as bus:
+            seq = 0
+            while True:
+                frame = await bus.newer_than(seq)
+                seq = frame.seq
+                yield frame
+
+    async def snapshot(self, width: int | None = None) -> EncodedFrame:
+        """A current frame: the newest if it is fresh, else the next one."""
+        async with self.reader(width) as bus:
+            latest = bus.latest
+            fresh = 1.5 / max(self._settings().fps, 1)
+            if latest is not None and time.time() - latest.captured < fresh:
+                return latest
+            return await bus.newer_than(latest.seq if latest else 0)
+
+    def _forget_idle_buses(self) -> None:
+        for key in [k for k, b in self._buses.items() if b.readers == 0]:
+            del self._buses[key]
+
+    def _refresh_demand(self) -> None:
+        was_active = bool(self._active)
+        self._active = frozenset(k for k, b in self._buses.items() if b.readers > 0)
+        if self._active:
+            self._wanted.set()
+        else:
+            self._wanted.clear()
+        if bool(self._active) != was_active:
+            log.info("pipeline %s", "active" if self._active else "idle: no frame consumers")
+
+    # -- producer thread -------------------------------------------------------------------
+    def _produce_loop(self) -> None:
+        seq = 0
+        next_at = time.monotonic()
+        while self._running:
+            if not self._wanted.wait(timeout=0.5):
+                next_at = time.monotonic()
+                continue
+            settings = self._settings()
+            if self._paced:
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                next_at = max(next_at + 1.0 / settings.fps, time.monotonic() - 1.0 / settings.fps)
+            try:
+                frame = self.process(settings, time.monotonic())
+            except Exception:
+                log.exception("frame processing failed")
+                time.sleep(0.1)
+                continue
+            seq += 1
+            with self._slot_ready:
+                self._slot = _Processed(seq, frame, settings.quality, time.time())
+                self._slot_ready.notify()
+            self.stats.produced += 1
+
+    def process(self, s: proc.ImagingSettings, t: float) -> np.ndarray:
+        """One output frame from the live settings (pure apart from the auto controls' memory)."""
+        frame = self._head_frame(s.streamed, s, s.size, t, zoom=True)
+        if s.pip and s.heads[1 - s.streamed].exists:
+            x0, y0, x1, y1 = proc.pip_box(s.size, s.pip)
+            inset = self._head_frame(1 - s.streamed, s, (x1 - x0, y1 - y0), t, zoom=True)
+            proc.place_pip(frame, inset, s.pip)
+        self._auto.update(frame, s)
+        frame = cv2.transform(frame, proc.colour_matrix(s, self._auto))
+        if s.noise_suppression:
+            frame = proc.denoise(frame)
+        frame = proc.sharpen(frame, s.sharpness)
+        if s.time_stamp or s.date_stamp:
+            now = datetime.now(ZoneInfo(s.timezone))
+            fmt = " ".join(f for f, on in (("%Y-%m-%d", s.date_stamp), ("%H:%M:%S", s.time_stamp)) if on)
+            proc.stamp(frame, now.strftime(fmt))
+        return frame
+
+    def _head_frame(
+        self, index: int, s: proc.ImagingSettings, size: tuple[int, int], t: float, *, zoom: bool
+    ) -> np.ndarray:
+        head = s.heads[index]
+        source = self._sources[index] if index < len(self._sources) else None
+        if source is None or not head.exists:
+            return proc.no_signal(size, index)
+        frame = source.frame(size, t, HeadView(head.light, head.rpm, head.temp_c))
+        if zoom:
+            frame = proc.zoom_and_pan(frame, head.zoom, head.pan)
+        return proc.orient(frame, mirror=head.sensor == 1 and source.sensors == 1, rotate180=head.rotate180)
+
+    # -- encoder thread --------------------------------------------------------------------
+    def _encode_loop(self) -> None:
+        last = 0
+        while self._running:
+            with self._slot_ready:
+                while self._running and (self._slot is None or self._slot.seq == last):
+                    self._slot_ready.wait(timeout=0.5)
+                item = self._slot
+            if item is None or not self._running:
+                continue
+            last = item.seq
+            for key in self._active:
+                encoded = self._encode(item, key)
+                if encoded is not None and self._loop is not None:
+                    self._loop.call_soon_threadsafe(self._publish, key, encoded)
+
+    def _encode(self, item: _Processed, key: int | None) -> EncodedFrame | None:
+        frame = item.frame
+        if key is not None:
+            h, w = frame.shape[:2]
+            frame = cv2.resize(frame, (key, max(2, round(h * key / w)) // 2 * 2), interpolation=cv2.INTER_AREA)
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, item.quality])
+        if not ok:
+            log.error("JPEG encoding failed")
+            return None
+        self.stats.encodes[key] = self.stats.encodes.get(key, 0) + 1
+        return EncodedFrame(item.seq, buf.tobytes(), frame.shape[1], frame.shape[0], item.captured)
+
+    def _publish(self, key: int | None, frame: EncodedFrame) -> None:
+        bus = self._buses.get(key)
+        if bus is not None:
+            bus.publish(frame)
