@@ -21,7 +21,7 @@ REFUSED_FOR_NOW = {
     "record": ("start", "storage"),
     "recordingStorage": ("0000-unknown", "no storage with uuid"),
     "backupStorage": ("0000-unknown", "no storage with uuid"),
-    "takePicture": (True, "not available"),
+    "takePicture": (True, "no recording storage"),
     "createTag": ({"title": "t"}, "not available"),
 }
 

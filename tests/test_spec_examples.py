@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 
 from tests.server_process import ServerProcess
@@ -36,8 +37,8 @@ def test_websocket_example_toggles_the_light(server: ServerProcess, tmp_path: Pa
     while server.state("light0")["light0"] == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.state("light0")["light0"] is (not before)
-    # /camera.jpeg arrives with the imaging pipeline; until then only the file's existence is checked
-    assert (tmp_path / "myCurrentImg.jpg").exists()
+    image = cv2.imread(str(tmp_path / "myCurrentImg.jpg"))
+    assert image is not None and image.shape == (1080, 1920, 3)
 
 
 def test_http_example_switches_the_light_off_and_pans(server: ServerProcess, tmp_path: Path) -> None:
