@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ def _reachable_hosts(config: ServerConfig, unit: ControlUnit) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_config(argv)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 prints every thread's stack
     logging.basicConfig(
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

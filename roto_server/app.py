@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from dataclasses import dataclass
 
 from sanic import Sanic
@@ -31,6 +34,9 @@ def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str
         GRACEFUL_SHUTDOWN_TIMEOUT=1.0,
         FALLBACK_ERROR_FORMAT="json",
         KEEP_ALIVE_TIMEOUT=30,
+        # uvloop sometimes lost SIGTERM here (the server kept running, the signal consumed);
+        # the standard asyncio loop stops reliably and is fast enough for this device
+        USE_UVLOOP=False,
     )
     errors.install(app)
     c2.install(app)
@@ -41,9 +47,20 @@ def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str
         app.ctx.unit.start()
         app.ctx.camera.start()
 
+    @app.after_server_start
+    async def _handle_signals(app: Sanic) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _stop_on_signal, app, sig)
+
     @app.after_server_stop
     async def _stop_device(app: Sanic) -> None:
         app.ctx.camera.stop()
         await app.ctx.unit.stop()
 
     return app
+
+
+def _stop_on_signal(app: Sanic, sig: signal.Signals) -> None:
+    logging.getLogger("roto").info("%s received: stopping", sig.name)
+    app.stop(terminate=False)

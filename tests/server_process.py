@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,7 +104,21 @@ class ServerProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text().splitlines()
+            self.lines += [line + "\n" for line in status if line.startswith(("Sig", "ShdPnd"))]
+            if shutil.which("py-spy"):  # native stacks too, when py-spy happens to be installed
+                dump = subprocess.run(
+                    ["py-spy", "dump", "--native", "--pid", str(self.proc.pid)], capture_output=True, text=True
+                )
+                self.lines.append("PYSPY\n" + dump.stdout + dump.stderr)
+            self.proc.send_signal(signal.SIGUSR1)  # the server dumps its threads' stacks
+            time.sleep(1.0)
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"server did not stop within {timeout} s:\n{self.log()[-6000:]}") from None
 
     def log(self) -> str:
         return "".join(self.lines)

@@ -190,3 +190,26 @@ def test_video_file_as_head_source(tmp_path: object) -> None:
         assert image.shape == (1080, 1920, 3) and r > 2 * b and r > 2 * g
     finally:
         server.stop()
+
+
+def test_quality_setting_changes_the_jpeg(server: ServerProcess) -> None:
+    def size_at(quality: int) -> int:
+        server.post({"recordingPictureQuality": quality})
+        time.sleep(0.2)  # let a frame at the new quality through
+        res = requests.get(server.url("/camera.jpeg"), params={"token": server.token}, timeout=10)
+        return len(res.content)
+
+    assert size_at(10) * 3 < size_at(95)
+
+
+def test_frame_rate_follows_recording_fps(server: ServerProcess) -> None:
+    server.post({"recordingFps": 5})
+    res = requests.get(server.url(f"/camera.mjpeg?token={server.token}"), stream=True, timeout=10)
+    started, parts = time.monotonic(), 0
+    for chunk in res.iter_content(chunk_size=65536):
+        parts += chunk.count(b"--rotoframe\r\n")
+        if time.monotonic() - started > 2.0:
+            break
+    res.close()
+    # a paced pipeline cannot deliver more than 5 frames/s (+1 already waiting); it may deliver fewer
+    assert 1 <= parts <= 12
