@@ -11,12 +11,10 @@ from collections.abc import Sequence
 
 from roto_server import __version__
 from roto_server.app import create_app
+from roto_server.assembly import build_device
 from roto_server.auth.credentials import API_USER, Authenticator
 from roto_server.config import ServerConfig, parse_config, resolve_credentials
-from roto_server.device.hardware import SimulatedHardware
 from roto_server.device.unit import ControlUnit
-from roto_server.imaging.camera import Camera
-from roto_server.imaging.sources import open_source
 
 log = logging.getLogger("roto")
 
@@ -45,11 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     config.data_dir.mkdir(parents=True, exist_ok=True)
     creds = resolve_credentials(config)
-    hardware = SimulatedHardware(heads=(config.heads[0] != "none", config.heads[1] != "none"))
-    unit = ControlUnit(config.data_dir, hardware)
-    unit.boot()
-    sources = [open_source(spec, i, hardware.head_sensors(i)) for i, spec in enumerate(config.heads)]
-    camera = Camera(unit, sources)
+    device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
+    unit = device.unit
 
     store = unit.store
     port = config.http_port if config.http_port is not None else int(store["httpPort"])
@@ -72,13 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     )
 
-    app = create_app(unit, Authenticator.for_device(creds.api_token, creds.admin_password), camera)
+    app = create_app(device, Authenticator.for_device(creds.api_token, creds.admin_password))
     base = f"http://{hosts[0]}:{port}"
     print(f"roto-server {__version__} listening on {config.host}:{port}", flush=True)
     print(f"  C2 HTTP API:       {base}/api", flush=True)
     print(f"  C2 WebSocket API:  ws://{hosts[0]}:{port}/api", flush=True)
     print(f"  camera:            {base}/camera.jpeg  {base}/camera.mjpeg", flush=True)
     print(f"  data folder:       {config.data_dir}", flush=True)
+    print(f"  storage root:      {device.storages.root}", flush=True)
     if creds.token_generated:
         print(f"  API token ({API_USER} password): {creds.api_token}", flush=True)
         print(f"    (stored in {config.data_dir / 'credentials.json'}; --api-token overrides it)", flush=True)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, media
+from roto_server.api import c2, errors, gallery, media
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
+from roto_server.assembly import Device
 from roto_server.auth.credentials import Authenticator
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
@@ -19,15 +20,22 @@ from roto_server.imaging.camera import Camera
 
 @dataclass
 class RotoContext:
-    unit: ControlUnit
+    device: Device
     auth: Authenticator
     hub: Hub
-    camera: Camera
+
+    @property
+    def unit(self) -> ControlUnit:
+        return self.device.unit
+
+    @property
+    def camera(self) -> Camera:
+        return self.device.camera
 
 
-def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str = "roto") -> Sanic:
-    """Build the app around an already booted control unit and its camera."""
-    app: Sanic = Sanic(name, ctx=RotoContext(unit, auth, Hub(unit.store), camera), configure_logging=False)
+def create_app(device: Device, auth: Authenticator, name: str = "roto") -> Sanic:
+    """Build the app around an already booted device."""
+    app: Sanic = Sanic(name, ctx=RotoContext(device, auth, Hub(device.unit.store)), configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,
         WEBSOCKET_MAX_SIZE=MAX_BODY_BYTES,
@@ -41,11 +49,11 @@ def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str
     errors.install(app)
     c2.install(app)
     media.install(app)
+    gallery.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
-        app.ctx.unit.start()
-        app.ctx.camera.start()
+        await app.ctx.device.start()
 
     @app.after_server_start
     async def _handle_signals(app: Sanic) -> None:
@@ -55,8 +63,7 @@ def create_app(unit: ControlUnit, auth: Authenticator, camera: Camera, name: str
 
     @app.after_server_stop
     async def _stop_device(app: Sanic) -> None:
-        app.ctx.camera.stop()
-        await app.ctx.unit.stop()
+        await app.ctx.device.stop()
 
     return app
 

@@ -27,6 +27,8 @@ class ServerConfig:
     admin_password: str | None
     log_level: str = "info"
     heads: tuple[str, str] = ("synthetic", "synthetic")
+    storage_root: Path | None = None
+    segment_seconds: float = 300.0
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -94,6 +96,21 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             f"(ROTO_HEAD{i}, default %(default)s)",
         )
     parser.add_argument(
+        "--storage-root",
+        type=Path,
+        default=env("ROTO_STORAGE_ROOT"),
+        metavar="DIR",
+        help="folder whose sub-folders are storages, watched for arrivals and removals, e.g. /media where USB "
+        "sticks are mounted (ROTO_STORAGE_ROOT, default DATA_DIR/storages, holding the internal storage)",
+    )
+    parser.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=float(env("ROTO_SEGMENT_SECONDS") or 300),
+        metavar="N",
+        help="length of each Visual Backup file in seconds (ROTO_SEGMENT_SECONDS, default %(default)s)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -106,6 +123,8 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
     environ = os.environ if environ is None else environ
     parser = build_parser(environ)
     args = parser.parse_args(argv)
+    if args.segment_seconds < 1:
+        parser.error(f"--segment-seconds must be at least 1, got {args.segment_seconds}")
     if args.http_port is not None and not 0 <= args.http_port <= 65535:
         parser.error(f"--http-port must be between 0 and 65535, got {args.http_port}")
     return ServerConfig(
@@ -116,6 +135,8 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         admin_password=args.admin_password,
         log_level=args.log_level,
         heads=(_checked_head(parser, args.head0), _checked_head(parser, args.head1)),
+        storage_root=Path(args.storage_root) if args.storage_root else None,
+        segment_seconds=args.segment_seconds,
     )
 
 

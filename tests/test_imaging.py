@@ -17,6 +17,7 @@ from roto_server.device.store import Set
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging import processing as proc
 from roto_server.imaging.camera import Camera, picture_name
+from roto_server.imaging.pipeline import render_rendition
 from roto_server.imaging.sources import SyntheticSource
 
 T0 = 1000.0
@@ -169,8 +170,13 @@ def test_pip_inset_sits_in_the_named_corner(unit: ControlUnit, corner: int) -> N
 
 
 def test_time_and_date_stamps_are_drawn_bottom_left(unit: ControlUnit) -> None:
-    plain = render(unit, {"exposure": False, "whiteBalance": False})
-    stamped = render(unit, {"recordingWithTimeStamp": True, "recordingWithDateStamp": True})
+    frame = render(unit, {"exposure": False, "whiteBalance": False})
+    settings = Camera(unit, [None, None]).settings()
+    plain = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
+    assert plain is frame  # nothing to scale or stamp: the processed frame is used as it is
+    unit.store.apply([Set("recordingWithTimeStamp", True), Set("recordingWithDateStamp", True)], "admin")
+    settings = Camera(unit, [None, None]).settings()
+    stamped = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
     diff = np.abs(plain.astype(int) - stamped.astype(int)).mean(axis=2)
     text_box = diff[-120:, :700]
     assert (text_box > 30).mean() > 0.05  # white text on a black box
@@ -236,9 +242,12 @@ async def test_every_frame_is_encoded_once_however_many_readers(unit: ControlUni
         camera.stop()
     stats = camera.stream.stats
     assert all(len(r) == 10 for r in results)
-    assert stats.encodes[None] <= stats.produced and stats.encodes[320] <= stats.produced
-    assert stats.encodes[None] < 6 * 10  # six readers, yet each frame was encoded at most once
-    decoded = cv2.imdecode(np.frombuffer(camera.stream._buses[320].latest.jpeg, np.uint8), cv2.IMREAD_COLOR)  # type: ignore[union-attr]
+    full, small = ("stream", None), ("stream", 320)
+    assert stats.encodes[full] <= stats.produced and stats.encodes[small] <= stats.produced
+    assert stats.encodes[full] < 6 * 10  # six readers, yet each frame was encoded at most once
+    latest = camera.stream._buses[small].latest
+    assert latest is not None
+    decoded = cv2.imdecode(np.frombuffer(latest.jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape == (180, 320, 3)
 
 
@@ -261,3 +270,15 @@ async def test_take_picture_stores_the_current_frame(unit: ControlUnit, tmp_path
 def test_picture_name_uses_prefix_and_postfix() -> None:
     assert picture_name("", "", 0).endswith(".jpg")
     assert picture_name("a", "b", 0).startswith("a_") and picture_name("a", "b", 0).endswith("_b.jpg")
+
+
+def test_backup_rendition_has_its_own_size_and_stamps(unit: ControlUnit) -> None:
+    unit.store.apply(
+        [Set("backupResolution", "HD"), Set("backupWithDateStamp", True), Set("backupWithTimeStamp", False)], "admin"
+    )
+    frame = render(unit)
+    settings = Camera(unit, [None, None]).settings()
+    backup = render_rendition(frame, settings.backup, None, "UTC", T0)
+    assert backup.shape == (720, 1280, 3)
+    stream = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
+    assert stream.shape == (1080, 1920, 3) and stream is frame  # the stream has no stamps by default

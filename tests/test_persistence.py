@@ -57,6 +57,7 @@ def test_ctrl_c_also_stops_and_saves(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data")
     server.post({"sharpness": 9})
     assert server.stop(signal.SIGINT) == 0
+    assert "SIGINT received: stopping" in server.log()
     saved = json.loads((tmp_path / "data" / "settings.json").read_text())
     assert saved["values"]["sharpness"] == 9
     assert "record" not in saved["values"] and "oct0" not in saved["values"]

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from roto_shared.catalogue import Catalogue, load_catalogue
 from . import host, rules
 from .hardware import Hardware
 from .settings import SettingsFile
-from .store import ChangeEvent, Refused, StateStore
+from .store import ChangeEvent, StateStore
 
 log = logging.getLogger("roto.unit")
 
@@ -38,9 +38,6 @@ class ControlUnit:
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         rules.install(self.store)
-        self.store.set_handler("record", self._record)
-        for name in ("recordingStorage", "backupStorage"):
-            self.store.set_handler(name, self._storage_selector(name))
 
     # -- start-up ------------------------------------------------------------------------
     def boot(self, facts: dict[str, Any] | None = None) -> None:
@@ -68,6 +65,10 @@ class ControlUnit:
             asyncio.create_task(self._every(NETWORK_PERIOD_S, self._read_network), name="roto-network"),
             asyncio.create_task(self._saver(), name="roto-saver"),
         ]
+
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run device work for as long as the unit runs (cancelled by stop())."""
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -116,36 +117,6 @@ class ControlUnit:
     def _on_change(self, event: ChangeEvent) -> None:
         if self._persisted.intersection(event.changes):
             self._dirty.set()
-
-    # -- handlers for writes that need the device ----------------------------------------
-    def _record(self, wanted: str) -> str:
-        current = self.store["record"]
-        new = rules.record_transition(current, wanted)
-        if current == "stop" and new != "stop":
-            reason = self.recording_storage_problem()
-            if reason:
-                raise Refused(f"record: {reason}")
-        return new
-
-    def recording_storage_problem(self) -> str | None:
-        """Why a manual recording cannot start, or None when it can."""
-        if not self.store["recordingStorage"]:
-            return "no recording storage is selected (set recordingStorage to a storage uuid)"
-        return None
-
-    def recording_folder(self) -> Path:
-        """Folder of the selected recording storage (check recording_storage_problem first)."""
-        return Path(self.store["recordingStorage"]["path"])
-
-    def _storage_selector(self, name: str) -> Callable[[str], Any]:
-        def select(uuid: str) -> Any:
-            known = {**self.store["diskStorages"], **self.store["netStorages"]}
-            if uuid not in known:
-                listed = ", ".join(sorted(known)) or "none detected"
-                raise Refused(f"{name}: no storage with uuid {uuid!r} (known: {listed})")
-            return known[uuid]
-
-        return select
 
 
 def _valid_zone(zone: str) -> bool:

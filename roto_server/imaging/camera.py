@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from roto_server.device.settings import write_atomic
-from roto_server.device.store import ChangeEvent, Notice, Refused
+from roto_server.device.storage import StorageService
+from roto_server.device.store import ChangeEvent, Notice, Refused, StateStore
+from roto_server.recording.names import file_name, unused
 
 from .pipeline import StreamService
 from .processing import ImagingSettings, settings_from_state
 from .sources import FrameSource
-
-if TYPE_CHECKING:
-    from roto_server.device.unit import ControlUnit
 
 log = logging.getLogger("roto.camera")
 
@@ -52,17 +48,17 @@ IMAGING_KEYS = frozenset(
 )
 
 
-def picture_name(prefix: str, postfix: str, when: float) -> str:
-    """File name of a picture: prefix, local date and time, postfix (e.g. cell7_2024-05-01_13-45-00_A.jpg)."""
-    stamp = datetime.fromtimestamp(when).strftime("%Y-%m-%d_%H-%M-%S")
-    parts = [p for p in (prefix, stamp, postfix) if p]
-    return "_".join(parts) + ".jpg"
-
-
 class Camera:
-    def __init__(self, unit: ControlUnit, sources: list[FrameSource | None], *, paced: bool = True) -> None:
-        self._unit = unit
-        self._store = unit.store
+    def __init__(
+        self,
+        store: StateStore,
+        sources: list[FrameSource | None],
+        storages: StorageService | None = None,
+        *,
+        paced: bool = True,
+    ) -> None:
+        self._storages = storages
+        self._store = store
         self._settings = settings_from_state(self._store.snapshot("admin"))
         self._store.subscribe(self._on_change)
         self._store.set_handler("takePicture", self._take_picture)
@@ -86,10 +82,8 @@ class Camera:
     async def save_picture(self, folder: Path) -> Path:
         """Store the current frame as a JPEG in ``folder``, named from changeImageName/changePostName."""
         frame = await self.stream.snapshot()
-        name = picture_name(self._store["changeImageName"], self._store["changePostName"], frame.captured)
-        path = folder / name
-        if path.exists():  # two pictures in one second: keep both
-            path = folder / f"{path.stem}_{int(time.time() * 1000) % 1000:03d}.jpg"
+        name = file_name(self._store["changeImageName"], self._store["changePostName"], frame.captured, ".jpg")
+        path = unused(folder, name)
         await asyncio.to_thread(write_atomic, path, frame.jpeg)
         log.info("picture stored: %s", path)
         return path
@@ -97,10 +91,10 @@ class Camera:
     def _take_picture(self, value: bool) -> bool:
         if not value:
             return False
-        problem = self._unit.recording_storage_problem()
-        if problem:
+        problem = self._storages.problem("recording") if self._storages else "no storages on this unit"
+        if problem or self._storages is None:
             raise Refused(f"takePicture: {problem}")
-        folder = self._unit.recording_folder()
+        folder = self._storages.folder("recording", "pictures")
         task = asyncio.get_running_loop().create_task(self._picture_task(folder))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -29,6 +29,9 @@ log = logging.getLogger("roto.pipeline")
 
 MIN_PREVIEW_WIDTH = 32
 MAX_RENDITIONS = 8
+STREAM = "stream"
+BACKUP = "backup"
+RenditionKey = tuple[str, int | None]  # (kind, preview width or None for the kind's own size)
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,14 @@ class FrameBus:
 class _Processed:
     seq: int
     frame: np.ndarray
-    quality: int
+    settings: proc.ImagingSettings
     captured: float
 
 
 @dataclass
 class PipelineStats:
     produced: int = 0
-    encodes: dict[int | None, int] = field(default_factory=dict)
+    encodes: dict[RenditionKey, int] = field(default_factory=dict)
 
 
 class StreamService:
@@ -82,8 +85,9 @@ class StreamService:
         self._sources = sources
         self._settings = settings
         self._paced = paced
-        self._buses: dict[int | None, FrameBus] = {}
-        self._active: frozenset[int | None] = frozenset()
+        self._buses: dict[RenditionKey, FrameBus] = {}
+        self._active: frozenset[RenditionKey] = frozenset()
+        self._last_sent: dict[RenditionKey, float] = {}
         self._wanted = threading.Event()
         self._running = False
         self._slot: _Processed | None = None
@@ -117,18 +121,22 @@ class StreamService:
                 source.close()
 
     # -- consumers (event loop) -------------------------------------------------------------
-    def rendition(self, width: int | None) -> int | None:
-        """Key of the rendition for a requested preview width (None = full size)."""
+    def rendition(self, width: int | None, kind: str = STREAM) -> RenditionKey:
+        """Key of the rendition for a kind and a requested preview width (None = full size)."""
         if width is None:
-            return None
-        full = self._settings().size[0]
+            return (kind, None)
+        full = self._params(kind, self._settings()).size[0]
         width = max(MIN_PREVIEW_WIDTH, min(width, full)) // 8 * 8
-        return None if width >= full else width
+        return (kind, None if width >= full else width)
+
+    @staticmethod
+    def _params(kind: str, settings: proc.ImagingSettings) -> proc.RenditionParams:
+        return settings.backup if kind == BACKUP else proc.stream_params(settings)
 
     @contextlib.asynccontextmanager
-    async def reader(self, width: int | None = None) -> AsyncIterator[FrameBus]:
+    async def reader(self, width: int | None = None, kind: str = STREAM) -> AsyncIterator[FrameBus]:
         """Register demand for a rendition for as long as the block runs."""
-        key = self.rendition(width)
+        key = self.rendition(width, kind)
         bus = self._buses.get(key)
         if bus is None:
             if len(self._buses) >= MAX_RENDITIONS:
@@ -144,9 +152,9 @@ class StreamService:
             bus.readers -= 1
             self._refresh_demand()
 
-    async def frames(self, width: int | None = None) -> AsyncIterator[EncodedFrame]:
+    async def frames(self, width: int | None = None, kind: str = STREAM) -> AsyncGenerator[EncodedFrame, None]:
         """Newest frames, one after another; a slow reader skips to the newest."""
-        async with self.reader(width) as bus:
+        async with self.reader(width, kind) as bus:
             seq = 0
             while True:
                 frame = await bus.newer_than(seq)
@@ -189,7 +197,8 @@ class StreamService:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                next_at = max(next_at + 1.0 / settings.fps, time.monotonic() - 1.0 / settings.fps)
+                fps = max((self._params(kind, settings).fps for kind, _ in self._active), default=settings.fps)
+                next_at = max(next_at + 1.0 / fps, time.monotonic() - 1.0 / fps)
             try:
                 frame = self.process(settings, time.monotonic())
             except Exception:
@@ -198,7 +207,7 @@ class StreamService:
                 continue
             seq += 1
             with self._slot_ready:
-                self._slot = _Processed(seq, frame, settings.quality, time.time())
+                self._slot = _Processed(seq, frame, settings, time.time())
                 self._slot_ready.notify()
             self.stats.produced += 1
 
@@ -213,12 +222,7 @@ class StreamService:
         frame = cv2.transform(frame, proc.colour_matrix(s, self._auto))
         if s.noise_suppression:
             frame = proc.denoise(frame)
-        frame = proc.sharpen(frame, s.sharpness)
-        if s.time_stamp or s.date_stamp:
-            now = datetime.now(ZoneInfo(s.timezone))
-            fmt = " ".join(f for f, on in (("%Y-%m-%d", s.date_stamp), ("%H:%M:%S", s.time_stamp)) if on)
-            proc.stamp(frame, now.strftime(fmt))
-        return frame
+        return proc.sharpen(frame, s.sharpness)
 
     def _head_frame(
         self, index: int, s: proc.ImagingSettings, size: tuple[int, int], t: float, *, zoom: bool
@@ -244,23 +248,44 @@ class StreamService:
                 continue
             last = item.seq
             for key in self._active:
-                encoded = self._encode(item, key)
+                params = self._params(key[0], item.settings)
+                # a slower rendition (backup at 5 fps while streaming at 30) takes every n-th frame
+                if item.captured - self._last_sent.get(key, 0.0) < 0.9 / params.fps:
+                    continue
+                encoded = self._encode(item, key, params)
                 if encoded is not None and self._loop is not None:
+                    self._last_sent[key] = item.captured
                     self._loop.call_soon_threadsafe(self._publish, key, encoded)
 
-    def _encode(self, item: _Processed, key: int | None) -> EncodedFrame | None:
-        frame = item.frame
-        if key is not None:
-            h, w = frame.shape[:2]
-            frame = cv2.resize(frame, (key, max(2, round(h * key / w)) // 2 * 2), interpolation=cv2.INTER_AREA)
-        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, item.quality])
+    def _encode(self, item: _Processed, key: RenditionKey, params: proc.RenditionParams) -> EncodedFrame | None:
+        frame = render_rendition(item.frame, params, key[1], item.settings.timezone, item.captured)
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, params.quality])
         if not ok:
             log.error("JPEG encoding failed")
             return None
         self.stats.encodes[key] = self.stats.encodes.get(key, 0) + 1
         return EncodedFrame(item.seq, buf.tobytes(), frame.shape[1], frame.shape[0], item.captured)
 
-    def _publish(self, key: int | None, frame: EncodedFrame) -> None:
+    def _publish(self, key: RenditionKey, frame: EncodedFrame) -> None:
         bus = self._buses.get(key)
         if bus is not None:
             bus.publish(frame)
+
+
+def render_rendition(
+    frame: np.ndarray, params: proc.RenditionParams, width: int | None, timezone: str, captured: float
+) -> np.ndarray:
+    """Scale a processed frame to a rendition's size and print its stamps (the input is never modified)."""
+    w, h = params.size
+    if width is not None:
+        w, h = width, max(2, round(params.size[1] * width / params.size[0])) // 2 * 2
+    out = frame
+    if (frame.shape[1], frame.shape[0]) != (w, h):
+        shrink = w < frame.shape[1]
+        out = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    text = proc.stamp_text(params, datetime.fromtimestamp(captured, ZoneInfo(timezone)))
+    if text:
+        if out is frame:
+            out = frame.copy()
+        proc.stamp(out, text)
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import cv2
@@ -59,6 +60,18 @@ class ImagingSettings:
     time_stamp: bool
     date_stamp: bool
     timezone: str
+    backup: RenditionParams
+
+
+@dataclass(frozen=True)
+class RenditionParams:
+    """How one kind of output (the stream, or Visual Backup) is scaled, paced, stamped and compressed."""
+
+    size: tuple[int, int]
+    fps: int
+    quality: int
+    time_stamp: bool
+    date_stamp: bool
 
 
 def _temp(text: str) -> float:
@@ -103,7 +116,18 @@ def settings_from_state(s: Mapping[str, Any]) -> ImagingSettings:
         time_stamp=bool(s["recordingWithTimeStamp"]),
         date_stamp=bool(s["recordingWithDateStamp"]),
         timezone=str(s["timezone"]),
+        backup=RenditionParams(
+            size=RESOLUTIONS[s["backupResolution"]],
+            fps=int(s["backupFps"]),
+            quality=int(s["backupPictureQuality"]),
+            time_stamp=bool(s["backupWithTimeStamp"]),
+            date_stamp=bool(s["backupWithDateStamp"]),
+        ),
     )
+
+
+def stream_params(s: ImagingSettings) -> RenditionParams:
+    return RenditionParams(s.size, s.fps, s.quality, s.time_stamp, s.date_stamp)
 
 
 # -- geometry -------------------------------------------------------------------------------
@@ -217,6 +241,11 @@ def sharpen(frame: np.ndarray, level: int) -> np.ndarray:
 
 def denoise(frame: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(frame, (5, 5), 1.2)
+
+
+def stamp_text(params: RenditionParams, when: datetime) -> str | None:
+    parts = [f for f, on in (("%Y-%m-%d", params.date_stamp), ("%H:%M:%S", params.time_stamp)) if on]
+    return when.strftime(" ".join(parts)) if parts else None
 
 
 def stamp(frame: np.ndarray, text: str) -> None:

@@ -1,0 +1,1 @@
+"""Files on storages: manual recordings, Visual Backup segments, their index and tags."""
