@@ -37,7 +37,7 @@ def make_camera(paced: bool) -> Camera:
     unit = ControlUnit(Path(tempfile.mkdtemp()), SimulatedHardware(seed=1))
     unit.boot()
     unit.store.set_facts({"RPM0": 3000, "RPM1": 3000})
-    return Camera(unit, [SyntheticSource(0, 2), SyntheticSource(1, 1)], paced=paced)
+    return Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)], paced=paced)
 
 
 def bare_encode_fps(seconds: float) -> float:

@@ -29,9 +29,10 @@ def test_get_list_returns_only_the_named_variables_in_order(shared_server: Serve
 def test_set_via_query_converts_text_and_lists_touched_variables(server: ServerProcess) -> None:
     url = server.url(f"/api?token={server.token}&light0=false&record=start&sharpness=99&expo=abc")
     res = requests.get(url, timeout=5)
-    assert res.json() == {"light0": False, "record": "stop", "sharpness": 15, "expo": 10.0}
+    assert res.json() == {"light0": False, "record": "start", "sharpness": 15, "expo": 10.0}
     notices = json.loads(res.headers["X-Roto-Notices"])
-    assert {n["variable"] for n in notices} == {"record", "sharpness", "expo"}
+    assert {n["variable"] for n in notices} == {"sharpness", "expo"}
+    assert server.get(record="stop").json() == {"record": "stop"}
     assert server.state("light0", "sharpness") == {"light0": False, "sharpness": 15}
 
 

@@ -72,9 +72,9 @@ def test_hardware_changes_are_pushed(server: ServerProcess) -> None:
 def test_refused_writes_are_explained_to_the_sender(server: ServerProcess) -> None:
     ws = create_connection(server.ws_url, timeout=10)
     ws.recv()
-    ws.send(json.dumps({"record": "start", "brightness": 3}))
+    ws.send(json.dumps({"recordingStorage": "no-such-uuid", "brightness": 3}))
     note = recv_until(ws, lambda m: "notification" in m)["notification"]
-    assert note["variable"] == "record" and "storage" in note["message"]
+    assert note["variable"] == "recordingStorage" and "no storage with uuid" in note["message"]
     note = recv_until(ws, lambda m: "notification" in m)["notification"]
     assert note["variable"] == "brightness" and "exposure" in note["message"]
     ws.send("not json")

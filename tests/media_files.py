@@ -1,0 +1,59 @@
+"""Helpers to check recorded files with ffprobe and to drive storages in tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    """Codec, size, frames actually decodable and duration of a video file."""
+    done = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_packets",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_packets:format=duration",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    stream = doc["streams"][0]
+    duration = doc["format"].get("duration")
+    return {
+        "codec": stream["codec_name"],
+        "width": stream["width"],
+        "height": stream["height"],
+        "frames": int(stream["nb_read_packets"]),
+        "duration": float(duration) if duration else None,
+    }
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+def make_storage(root: Path, name: str, quota: int | None = None) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    if quota is not None:
+        (folder / ".roto-storage.json").write_text(json.dumps({"name": name, "quotaBytes": quota}))
+    return folder
