@@ -291,6 +291,7 @@ async def test_stream_keeps_its_size_while_backup_renders_smaller(unit: ControlU
     camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
     camera.start()
     try:
+
         async def take(n: int, kind: str) -> list[tuple[int, int]]:
             sizes = []
             async for frame in camera.stream.frames(kind=kind):
