@@ -316,3 +316,29 @@ def test_full_storage_stops_recording_cleanly(unit: ServerProcess, root: Path) -
     recorded = list((stick / "roto" / "recordings").glob("*.mkv"))
     info = ffprobe(recorded[0])
     assert info["frames"] >= 5 and info["duration"] is not None
+
+
+def test_network_storage_is_configured_over_http_and_used_like_a_disk(unit: ServerProcess, tmp_path: Path) -> None:
+    nas = tmp_path / "nas-mount"
+    nas.mkdir()
+    admin = ("admin", unit.admin_password)
+    assert (
+        requests.post(
+            unit.url("/api/storages/net"),
+            json={"path": str(nas), "name": "NAS"},
+            auth=("API-User", unit.token),
+            timeout=10,
+        ).status_code
+        == 403
+    )
+    bad = requests.post(unit.url("/api/storages/net"), json={"path": "relative/path"}, auth=admin, timeout=10)
+    assert bad.status_code == 400 and bad.json()["field"] == "path"
+    res = requests.post(unit.url("/api/storages/net"), json={"path": str(nas), "name": "NAS"}, auth=admin, timeout=10)
+    assert res.status_code == 201 and res.json()["type"] == "net" and res.json()["name"] == "NAS"
+    uid = res.json()["uuid"]
+    assert uid in unit.state("netStorages")["netStorages"]
+    assert unit.post({"recordingStorage": uid}).json()["recordingStorage"]["name"] == "NAS"
+    unit.post({"takePicture": True})
+    wait_for(lambda: list((nas / "roto" / "pictures").glob("*.jpg")), what="picture on the network storage")
+    assert requests.delete(unit.url(f"/api/storages/net/{uid}"), auth=admin, timeout=10).status_code == 200
+    assert uid not in unit.state("netStorages")["netStorages"]
