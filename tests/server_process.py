@@ -23,8 +23,14 @@ _LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 class ServerProcess:
     def __init__(
-        self, data_dir: Path, args: Sequence[str] = (), env: dict[str, str] | None = None, credentials: bool = True
+        self,
+        data_dir: Path,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        credentials: bool = True,
+        port: int = 0,
     ) -> None:
+        """``port`` 0 lets the OS choose; a test reuses an OS-chosen port only to restart in place."""
         self.data_dir = data_dir
         self.token = TOKEN
         self.admin_password = ADMIN_PASSWORD
@@ -36,7 +42,7 @@ class ServerProcess:
             "--host",
             "127.0.0.1",
             "--http-port",
-            "0",
+            str(port),
             "--data-dir",
             str(data_dir),
             *args,

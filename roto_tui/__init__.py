@@ -1,0 +1,1 @@
+"""roto-tui: the operator console, and roto_tui.client, the Python SDK it is built on."""
