@@ -72,8 +72,16 @@ class Answer:
 
 
 class RotoClient:
-    def __init__(self, url: str = "http://127.0.0.1:8080", *, token: str | None = None, user: str | None = None,
-                 password: str | None = None, reconnect: bool = True, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8080",
+        *,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        reconnect: bool = True,
+        timeout: float = 10.0,
+    ) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         self.base = urlunsplit((parts.scheme, parts.netloc, "", "", "")).rstrip("/")
         self._token, self._user, self._password = token, user, password
@@ -81,8 +89,7 @@ class RotoClient:
         self.state: dict[str, Any] = {}
         self.connected = False
         self._listeners: list[Callable[[Event], None]] = []
-        self._http = httpx.AsyncClient(base_url=self.base, auth=self._basic(), params=self._query(),
-                                       timeout=timeout)
+        self._http = httpx.AsyncClient(base_url=self.base, auth=self._basic(), params=self._query(), timeout=timeout)
         self._ws: Any = None
         self._runner: asyncio.Task[None] | None = None
         self._connected_event = asyncio.Event()
@@ -101,8 +108,9 @@ class RotoClient:
     @property
     def ws_url(self) -> str:
         scheme = "wss" if self.base.startswith("https") else "ws"
-        query = self._query() or ({"user": self._user or "", "password": self._password or ""}
-                                  if self._password is not None else {})
+        query = self._query() or (
+            {"user": self._user or "", "password": self._password or ""} if self._password is not None else {}
+        )
         return f"{scheme}://{self.base.split('://', 1)[1]}/api" + (f"?{urlencode(query)}" if query else "")
 
     # -- life cycle ----------------------------------------------------------------------
@@ -162,8 +170,9 @@ class RotoClient:
                             self._emit(StateReset(dict(message)))
                         elif "notification" in message:
                             note = message["notification"]
-                            self._emit(Notification(note.get("variable"), note.get("level", "info"),
-                                                    note.get("message", "")))
+                            self._emit(
+                                Notification(note.get("variable"), note.get("level", "info"), note.get("message", ""))
+                            )
                         else:
                             self.state.update(message)
                             self._emit(StateChanged(message))
@@ -172,7 +181,7 @@ class RotoClient:
                 detail = f"refused: HTTP {exc.response.status_code}"
                 if exc.response.status_code == 401:
                     detail += " (wrong token, user or password)"
-            except (OSError, WebSocketException, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, OSError, WebSocketException, ValueError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
             self._ws = None
             if self.connected:
@@ -225,15 +234,16 @@ class RotoClient:
                     if head_end < 0:
                         break
                     headers = buffer[:head_end].decode("latin-1").split("\r\n")
-                    length = next((int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length")),
-                                  None)
+                    length = next(
+                        (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length")), None
+                    )
                     if length is None:
                         raise ValueError("MJPEG part without Content-Length")
                     end = head_end + 4 + length
                     if len(buffer) < end + 2:
                         break
-                    yield buffer[head_end + 4:end]
-                    buffer = buffer[end + 2:]
+                    yield buffer[head_end + 4 : end]
+                    buffer = buffer[end + 2 :]
 
     # -- backup gallery --------------------------------------------------------------------
     async def backup_files(self, tagged_only: bool = False) -> list[dict[str, Any]]:

@@ -10,8 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from roto_tui.client import (AuthenticationFailed, ConnectionChanged, Notification, RotoClient, StateChanged,
-                             StateReset)
+from roto_tui.client import AuthenticationFailed, ConnectionChanged, Notification, RotoClient, StateChanged, StateReset
 from tests.server_process import ServerProcess
 
 
@@ -108,8 +107,9 @@ async def test_reconnects_and_resynchronises_after_a_restart(tmp_path: Path) -> 
             await until(lambda: device.connected, timeout=20)
             assert device.state["light0"] is True and device.state["sharpness"] == 9
             assert [type(e).__name__ for e in events if isinstance(e, ConnectionChanged)][:2] == [
-                "ConnectionChanged", "ConnectionChanged"]
-            assert any(isinstance(e, ConnectionChanged) and not e.connected and "retrying" in e.detail
-                       for e in events)
+                "ConnectionChanged",
+                "ConnectionChanged",
+            ]
+            assert any(isinstance(e, ConnectionChanged) and not e.connected and "retrying" in e.detail for e in events)
         finally:
             second.stop()

@@ -1,0 +1,116 @@
+"""The live picture in the terminal, with keys to steer the camera."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, Static
+
+from roto_tui.client import Event, StateChanged
+from roto_tui.widgets.frame_view import FrameView
+
+from .base import DeviceScreen
+
+PAN_STEP = 5.0
+ZOOM_STEP = 2000
+MAX_FPS = 30.0
+
+
+class PreviewScreen(DeviceScreen):
+    BINDINGS = [
+        Binding("h", "head", "Head", id="preview.head"),
+        Binding("l", "light", "Light", id="preview.light"),
+        Binding("left", "pan(-1, 0)", "Pan", id="preview.pan_left"),
+        Binding("right", "pan(1, 0)", "Pan", show=False, id="preview.pan_right"),
+        Binding("up", "pan(0, -1)", "Pan", show=False, id="preview.pan_up"),
+        Binding("down", "pan(0, 1)", "Pan", show=False, id="preview.pan_down"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom+", id="preview.zoom_in"),
+        Binding("minus", "zoom(-1)", "Zoom-", id="preview.zoom_out"),
+        Binding("s", "snapshot", "Picture", id="preview.snapshot"),
+        Binding("r", "record", "Record", id="preview.record"),
+        Binding("c", "colours", "Colours", id="preview.colours"),
+    ]
+    DEFAULT_CSS = """
+    PreviewScreen #status { dock: bottom; height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FrameView(self.roto.colour_mode, id="frame")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.stream()
+
+    def on_screen_suspend(self) -> None:
+        self.workers.cancel_group(self, "preview")
+
+    @work(exclusive=True, group="preview")
+    async def stream(self) -> None:
+        """Read a small rendition from the device and show the newest frame, at most MAX_FPS."""
+        view = self.query_one(FrameView)
+        while True:
+            width = max(64, min(view.pixel_size[0], 640))
+            try:
+                last = 0.0
+                async for jpeg in self.device.frames(width=width):
+                    now = time.monotonic()
+                    if now - last >= 1.0 / MAX_FPS:
+                        last = now
+                        view.show_jpeg(jpeg)
+                        self.update_status()
+                    if max(64, min(view.pixel_size[0], 640)) != width:
+                        break  # the terminal was resized: ask for a fitting rendition
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.query_one("#status", Static).update(f"[red]no picture: {exc}[/]")
+                await asyncio.sleep(1.0)
+
+    def update_status(self) -> None:
+        state = self.device.state
+        view = self.query_one(FrameView)
+        head = 1 if state.get("cameraSwitch") else 0
+        record = state.get("record", "stop")
+        self.query_one("#status", Static).update(
+            f"{view.fps:4.1f} fps  {view.mode.value}  head {head}  zoom {state.get(f'zoom{head}', 0)}  "
+            f"record {record}  {state.get(f'oct{head}', '')}"
+        )
+
+    def device_event(self, event: Event) -> None:
+        if isinstance(event, StateChanged) and {"cameraSwitch", "record", "zoom0", "zoom1"} & set(event.changes):
+            self.update_status()
+
+    # -- actions -----------------------------------------------------------------------------
+    def _head(self) -> int:
+        return 1 if self.device.state.get("cameraSwitch") else 0
+
+    def action_head(self) -> None:
+        self.roto.write({"cameraSwitch": not self.device.state.get("cameraSwitch")})
+
+    def action_light(self) -> None:
+        name = f"light{self._head()}"
+        self.roto.write({name: not self.device.state.get(name)})
+
+    def action_pan(self, dx: int, dy: int) -> None:
+        self.roto.write({f"pan{self._head()}": {"x": dx * PAN_STEP, "y": dy * PAN_STEP}})
+
+    def action_zoom(self, direction: int) -> None:
+        self.roto.write({f"zoom{self._head()}": direction * ZOOM_STEP})
+
+    def action_snapshot(self) -> None:
+        self.roto.write({"takePicture": True})
+
+    def action_record(self) -> None:
+        self.roto.write({"record": "stop" if self.device.state.get("record") != "stop" else "start"})
+
+    def action_colours(self) -> None:
+        view = self.query_one(FrameView)
+        view.mode = view.mode.next()
+        self.notify(f"preview colours: {view.mode.value}")

@@ -1,0 +1,137 @@
+"""roto-tui driven with Textual's pilot against a real server process."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import requests
+from textual.widgets import DataTable, Input, OptionList
+
+from roto_tui.app import RotoApp
+from roto_tui.client import RotoClient
+from roto_tui.screens.gallery import GalleryScreen
+from roto_tui.screens.preview import PreviewScreen
+from roto_tui.screens.state import StateScreen
+from roto_tui.widgets.frame_view import FrameView
+from tests.server_process import ServerProcess
+
+SIZE = (120, 40)
+
+
+def make_app(server: ServerProcess, **kwargs: Any) -> RotoApp:
+    return RotoApp(RotoClient(server.base, token=server.token), **kwargs)
+
+
+async def settle(pilot: Any, check: Any, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the console never showed it")
+        await pilot.pause(0.05)
+
+
+def cell(app: RotoApp, name: str) -> str:
+    table = app.screen.query_one(DataTable)
+    return str(table.get_cell(name, "value"))
+
+
+async def test_state_table_fills_and_follows_http_changes(server: ServerProcess) -> None:
+    app = make_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.client.connected)
+        assert "connected" in app.sub_title
+        await pilot.press("2")
+        await settle(pilot, lambda: isinstance(app.screen, StateScreen))
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 110 and cell(app, "cam0Exists") == "true"
+        server.get(pip="3")  # a change made by someone else over HTTP
+        await settle(pilot, lambda: cell(app, "pip") == "3")
+        await pilot.press("slash")
+        await pilot.press(*"sharp")
+        await settle(pilot, lambda: table.row_count == 1)
+        assert app.screen.query_one("#filter", Input).value == "sharp"
+
+
+async def test_an_edit_reaches_the_server_and_its_answer_is_shown(server: ServerProcess) -> None:
+    app = make_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.client.connected)
+        await pilot.press("2", "slash", *"sharpness", "enter")
+        await pilot.press("enter")  # edit the selected row: a numeric editor
+        await settle(pilot, lambda: app.screen.query("#value"))
+        editor = app.screen.query_one("#value", Input)
+        editor.value = "99"
+        await pilot.press("enter")
+        await settle(pilot, lambda: server.state("sharpness")["sharpness"] == 15)
+        await settle(pilot, lambda: any("clamped to 15" in n.message for n in app._notifications))
+        await settle(pilot, lambda: cell(app, "sharpness") == "15")
+        # booleans toggle at once
+        app.screen.query_one("#filter", Input).value = "light0"
+        await pilot.pause(0.1)
+        app.screen.query_one(DataTable).focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: server.state("light0")["light0"] is False)
+        # options come as a list
+        app.screen.query_one("#filter", Input).value = "recordingResolution"
+        await pilot.pause(0.1)
+        app.screen.query_one(DataTable).focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.query(OptionList))
+        await pilot.press("down", "down", "enter")  # 4K, FullHD, [HD]
+        await settle(pilot, lambda: server.state("recordingResolution")["recordingResolution"] == "HD")
+
+
+async def test_tags_are_created_and_removed_from_the_gallery(server: ServerProcess) -> None:
+    server.post({"backupActive": True})
+    app = make_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.client.connected)
+        await pilot.press("4")
+        await settle(pilot, lambda: isinstance(app.screen, GalleryScreen) and app.screen.files, timeout=20)
+        await pilot.press("t")
+        await pilot.press(*"crash", "enter", *"Z axis", "enter")
+        gallery = app.screen
+        assert isinstance(gallery, GalleryScreen)
+
+        def tagged() -> list[dict[str, Any]]:
+            return requests.get(server.url("/api/backup/tags"), params={"token": server.token}, timeout=5).json()[
+                "tags"
+            ]
+
+        await settle(pilot, lambda: [t["title"] for t in tagged()] == ["crash"])
+        await settle(pilot, lambda: gallery.files and gallery.files[0]["tags"])
+        gallery.query_one(DataTable).move_cursor(row=0)
+        await pilot.press("d")
+        await pilot.press("y")  # confirm
+        await settle(pilot, lambda: tagged() == [])
+
+
+async def test_preview_shows_frames(server: ServerProcess) -> None:
+    app = make_app(server, start="preview")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        view = app.screen.query_one(FrameView)
+        await settle(pilot, lambda: view.frames_shown >= 5)
+        await pilot.press("h")
+        await settle(pilot, lambda: server.state("cameraSwitch")["cameraSwitch"] is True)
+        await pilot.press("plus")
+        await settle(pilot, lambda: server.state("zoom1")["zoom1"] == 2000)
+
+
+async def test_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
+    first = ServerProcess(tmp_path / "data")
+    app = make_app(first)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.client.connected)
+        await pilot.press("2")
+        first.stop()
+        await settle(pilot, lambda: "disconnected" in app.sub_title)
+        second = ServerProcess(tmp_path / "data", port=first.port)
+        try:
+            second.post({"pip": 4})
+            await settle(pilot, lambda: "connected to" in app.sub_title and app.client.connected, timeout=20)
+            await settle(pilot, lambda: cell(app, "pip") == "4")
+        finally:
+            second.stop()
