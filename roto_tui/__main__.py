@@ -14,7 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = parse(argv)
     conn = config.connection
     client = RotoClient(conn.url, token=conn.token, user=conn.user, password=conn.password)
-    RotoApp(client, colour_mode=config.colours, start=config.screen).run()
+    RotoApp(client, colour_mode=config.colours, start=config.screen, stats=config.stats).run()
     return 0
 
 

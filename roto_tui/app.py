@@ -35,8 +35,11 @@ class RotoApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, client: Any, colour_mode: ColourMode | None = None, start: str = "overview") -> None:
+    def __init__(
+        self, client: Any, colour_mode: ColourMode | None = None, start: str = "overview", stats: str | None = None
+    ) -> None:
         super().__init__()
+        self.stats_path = stats
         self.client = client
         self._colour_mode = colour_mode
         self._start = start

@@ -37,6 +37,7 @@ class TuiConfig:
     connection: Connection
     colours: ColourMode | None
     screen: str
+    stats: str | None = None
 
 
 def load_saved(path: Path) -> dict[str, dict[str, str]]:
@@ -71,6 +72,11 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         help="screen to start on (default %(default)s)",
     )
     parser.add_argument("--save", metavar="NAME", help="save this connection under NAME and exit")
+    parser.add_argument(
+        "--stats",
+        metavar="FILE",
+        help="write preview statistics (frames shown, fps) to FILE every second, for benchmarks and troubleshooting",
+    )
     args = parser.parse_args(argv)
     if args.token and args.user:
         parser.error("give either --token or --user/--password, not both")
@@ -91,4 +97,4 @@ def parse(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None =
         path.write_text(json.dumps(saved, indent=1))
         path.chmod(0o600)
         parser.exit(0, f"saved connection {args.save!r} in {path}\n")
-    return TuiConfig(conn, ColourMode(args.colours) if args.colours else None, args.screen)
+    return TuiConfig(conn, ColourMode(args.colours) if args.colours else None, args.screen, args.stats)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
@@ -43,6 +45,20 @@ class PreviewScreen(DeviceScreen):
         yield FrameView(self.roto.colour_mode, id="frame")
         yield Static(id="status")
         yield Footer()
+
+    def on_mount(self) -> None:
+        if self.roto.stats_path:
+            self.set_interval(1.0, self.write_stats)
+
+    def write_stats(self) -> None:
+        view = self.query_one(FrameView)
+        stats = {
+            "frames": view.frames_shown,
+            "fps": round(view.fps, 2),
+            "mode": view.mode.value,
+            "size": [self.size.width, self.size.height],
+        }
+        Path(self.roto.stats_path or "").write_text(json.dumps(stats))
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
