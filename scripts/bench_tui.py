@@ -34,9 +34,27 @@ TOKEN = "bench"
 
 def start_server(data: str) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "roto_server", "--host", "127.0.0.1", "--http-port", "0", "--data-dir", data,
-         "--api-token", TOKEN, "--admin-password", "x", "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "roto_server",
+            "--host",
+            "127.0.0.1",
+            "--http-port",
+            "0",
+            "--data-dir",
+            data,
+            "--api-token",
+            TOKEN,
+            "--admin-password",
+            "x",
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -52,9 +70,25 @@ def measure(port: int, cols: int, rows: int, colours: str, seconds: float) -> tu
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
     tui = Path(sys.executable).with_name("roto-tui")
-    proc = subprocess.Popen([str(tui), f"http://127.0.0.1:{port}", "--token", TOKEN, "--screen", "preview",
-                             "--colours", colours, "--stats", str(stats)],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            str(tui),
+            f"http://127.0.0.1:{port}",
+            "--token",
+            TOKEN,
+            "--screen",
+            "preview",
+            "--colours",
+            colours,
+            "--stats",
+            str(stats),
+        ],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
     os.close(slave)
     written = 0
     counting = threading.Event()
@@ -104,8 +138,10 @@ def main() -> None:
             for cols, rows in ((80, 24), (200, 60)):
                 for colours in ("256", "truecolor", "ascii"):
                     fps, cpu, rate = measure(port, cols, rows, colours, args.seconds)
-                    print(f"preview {cols}x{rows} {colours:9s}: {fps:5.1f} fps, TUI CPU {cpu * 100:5.1f} % of one core,"
-                          f" {rate / 1024:7.1f} KiB/s to the terminal")
+                    print(
+                        f"preview {cols}x{rows} {colours:9s}: {fps:5.1f} fps, TUI CPU {cpu * 100:5.1f} % of one core,"
+                        f" {rate / 1024:7.1f} KiB/s to the terminal"
+                    )
         finally:
             server.terminate()
             server.wait(timeout=10)
