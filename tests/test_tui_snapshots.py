@@ -56,3 +56,19 @@ def test_preview(snap_compare: Any) -> None:
 
 def test_gallery(snap_compare: Any) -> None:
     assert snap_compare(app("gallery"), terminal_size=SIZE, run_before=idle)
+
+
+async def test_every_key_is_also_in_the_command_palette() -> None:
+    from roto_tui.screens.base import DeviceScreen
+
+    roto = app()
+    async with roto.run_test(size=SIZE) as pilot:
+        for mode in ("overview", "state", "preview", "gallery"):
+            await pilot.press(str(["overview", "state", "preview", "gallery"].index(mode) + 1))
+            await pilot.pause(0.1)
+            screen = roto.screen
+            assert isinstance(screen, DeviceScreen)
+            titles = {command.title for command in roto.get_system_commands(screen)}
+            assert {"Show Overview", "Show State", "Show Preview", "Show Gallery"} <= titles
+            wanted = {b.description for b in screen.BINDINGS if getattr(b, "description", "")}
+            assert wanted <= titles, wanted - titles
