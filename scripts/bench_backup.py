@@ -11,11 +11,8 @@
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,7 +21,8 @@ import requests
 
 from roto_server.recording.index import BackupIndex, plan_deletions
 
-TOKEN = "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
+from tests.server_process import ServerProcess
 
 
 def build_index(path: Path, files: int) -> BackupIndex:
@@ -97,57 +95,20 @@ def main() -> None:
         index.close()
 
     with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "roto_server",
-                "--host",
-                "127.0.0.1",
-                "--http-port",
-                "0",
-                "--data-dir",
-                data,
-                "--api-token",
-                TOKEN,
-                "--admin-password",
-                "x",
-                "--log-level",
-                "warning",
-                "--segment-seconds",
-                "10",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert proc.stdout is not None
-        port = 0
-        for line in proc.stdout:
-            found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-            if found:
-                port = int(found.group(1))
-                break
-        threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-        api = f"http://127.0.0.1:{port}/api"
+        server = ServerProcess(Path(data) / "data", args=["--log-level", "warning", "--segment-seconds", "10"])
+        api, auth = server.url("/api"), ("API-User", server.token)
         try:
+            idle = server_cpu(server.proc.pid, args.seconds)
+            requests.post(api, json={"backupActive": True}, auth=auth, timeout=10)
             time.sleep(1.0)
-            idle = server_cpu(proc.pid, args.seconds)
-            requests.post(api, json={"backupActive": True}, auth=("API-User", TOKEN), timeout=10)
+            backup = server_cpu(server.proc.pid, args.seconds)
+            requests.post(api, json={"record": "start"}, auth=auth, timeout=10)
             time.sleep(1.0)
-            backup = server_cpu(proc.pid, args.seconds)
-            requests.post(api, json={"record": "start"}, auth=("API-User", TOKEN), timeout=10)
-            time.sleep(1.0)
-            both = server_cpu(proc.pid, args.seconds)
-            state = requests.get(
-                api,
-                params={"token": TOKEN, "get": "[recordingResolution,recordingFps,backupResolution,backupFps]"},
-                timeout=10,
-            ).json()
-            requests.post(api, json={"record": "stop", "backupActive": False}, auth=("API-User", TOKEN), timeout=10)
+            both = server_cpu(server.proc.pid, args.seconds)
+            state = server.state("recordingResolution", "recordingFps", "backupResolution", "backupFps")
+            requests.post(api, json={"record": "stop", "backupActive": False}, auth=auth, timeout=10)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     print(f"server CPU idle:                                {idle * 100:6.1f} % of one core")
     print(
         f"server CPU, Visual Backup {state['backupResolution']}/{state['backupFps']}:               "

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +28,8 @@ from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
 from roto_server.imaging.sources import SyntheticSource
 
-TOKEN = "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
+from tests.server_process import ServerProcess
 
 
 def make_camera(paced: bool) -> Camera:
@@ -68,50 +67,19 @@ async def _pipeline_fps(seconds: float) -> float:
         camera.stop()
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "roto_server",
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            "0",
-            "--data-dir",
-            str(data),
-            "--api-token",
-            TOKEN,
-            "--admin-password",
-            "x",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if found:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-            return proc, int(found.group(1))
-    raise RuntimeError("server did not start")
-
-
 class MjpegClient(threading.Thread):
     """Reads the stream over a raw socket and counts parts (cheap, so the client is not the bottleneck)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, token: str) -> None:
         super().__init__(daemon=True)
         self.port = port
+        self.token = token
         self.parts = 0
         self.stop = threading.Event()
 
     def run(self) -> None:
         sock = socket.create_connection(("127.0.0.1", self.port))
-        sock.sendall(f"GET /camera.mjpeg?token={TOKEN} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        sock.sendall(f"GET /camera.mjpeg?token={self.token} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
         buf = bytearray(1 << 20)
         view = memoryview(buf)
         tail = b""
@@ -126,12 +94,12 @@ class MjpegClient(threading.Thread):
         sock.close()
 
 
-def server_cpu(port: int, pid: int, clients: int, seconds: float) -> tuple[float, list[float]]:
-    readers = [MjpegClient(port) for _ in range(clients)]
+def server_cpu(server: ServerProcess, clients: int, seconds: float) -> tuple[float, list[float]]:
+    readers = [MjpegClient(server.port, server.token) for _ in range(clients)]
     for reader in readers:
         reader.start()
     time.sleep(2.0)  # every client connected and streaming
-    proc = psutil.Process(pid)
+    proc = psutil.Process(server.proc.pid)
     before = proc.cpu_times()
     counts = [r.parts for r in readers]
     start = time.perf_counter()
@@ -162,14 +130,13 @@ def main() -> None:
     )
 
     with tempfile.TemporaryDirectory() as data:
-        proc, port = start_server(Path(data))
+        server = ServerProcess(Path(data) / "data", args=["--log-level", "warning"])
         try:
-            idle, _ = server_cpu(port, proc.pid, 0, args.seconds)
-            one, fps_one = server_cpu(port, proc.pid, 1, args.seconds)
-            twenty, fps_twenty = server_cpu(port, proc.pid, 20, args.seconds)
+            idle, _ = server_cpu(server, 0, args.seconds)
+            one, fps_one = server_cpu(server, 1, args.seconds)
+            twenty, fps_twenty = server_cpu(server, 20, args.seconds)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     print(f"server CPU, no stream client (idle):   {idle * 100:6.1f} % of one core")
     print(f"server CPU, 1 MJPEG client FullHD/30:  {one * 100:6.1f} % of one core")
     print(

@@ -16,7 +16,6 @@ import fcntl
 import json
 import os
 import pty
-import re
 import select
 import struct
 import subprocess
@@ -29,42 +28,11 @@ from pathlib import Path
 
 import psutil
 
-TOKEN = "bench"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
+from tests.server_process import ServerProcess
 
 
-def start_server(data: str) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "roto_server",
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            "0",
-            "--data-dir",
-            data,
-            "--api-token",
-            TOKEN,
-            "--admin-password",
-            "x",
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        found = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if found:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-            return proc, int(found.group(1))
-    raise RuntimeError("server did not start")
-
-
-def measure(port: int, cols: int, rows: int, colours: str, seconds: float) -> tuple[float, float, float]:
+def measure(server: ServerProcess, cols: int, rows: int, colours: str, seconds: float) -> tuple[float, float, float]:
     stats = Path(tempfile.mkstemp(suffix=".json")[1])
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -73,9 +41,9 @@ def measure(port: int, cols: int, rows: int, colours: str, seconds: float) -> tu
     proc = subprocess.Popen(
         [
             str(tui),
-            f"http://127.0.0.1:{port}",
+            server.base,
             "--token",
-            TOKEN,
+            server.token,
             "--screen",
             "preview",
             "--colours",
@@ -133,18 +101,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
-        server, port = start_server(data)
+        server = ServerProcess(Path(data) / "data", args=["--log-level", "warning"])
         try:
             for cols, rows in ((80, 24), (200, 60)):
                 for colours in ("256", "truecolor", "ascii"):
-                    fps, cpu, rate = measure(port, cols, rows, colours, args.seconds)
+                    fps, cpu, rate = measure(server, cols, rows, colours, args.seconds)
                     print(
-                        f"preview {cols}x{rows} {colours:9s}: {fps:5.1f} fps, TUI CPU {cpu * 100:5.1f} % of one core,"
-                        f" {rate / 1024:7.1f} KiB/s to the terminal"
+                        f"preview {cols}x{rows} {colours:9s}: {fps:5.1f} fps, TUI CPU {cpu * 100:5.1f} % of one "
+                        f"core, {rate / 1024:7.1f} KiB/s to the terminal"
                     )
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            server.stop()
 
 
 if __name__ == "__main__":

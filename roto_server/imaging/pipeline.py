@@ -260,7 +260,7 @@ class StreamService:
             for key in self._active:
                 params = self._params(key[0], item.settings)
                 # a slower rendition (backup at 5 fps while streaming at 30) takes every n-th frame
-                if item.captured - self._last_sent.get(key, 0.0) < 0.9 / params.fps:
+                if self._paced and item.captured - self._last_sent.get(key, 0.0) < 0.9 / params.fps:
                     continue
                 encoded = self._encode(item, key, params)
                 if encoded is not None and self._loop is not None:
