@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, gallery, media
+from roto_server.api import c2, errors, gallery, media, v1_socket
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.assembly import Device
@@ -50,6 +50,7 @@ def create_app(device: Device, auth: Authenticator, name: str = "roto") -> Sanic
     c2.install(app)
     media.install(app)
     gallery.install(app)
+    v1_socket.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
