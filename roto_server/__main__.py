@@ -45,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     creds = resolve_credentials(config)
     device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
     unit = device.unit
+    if config.anonymous_read:
+        unit.store.set_facts({"userAuthentication": {"enabled": False}})
+        log.warning("anonymous read access is on: anyone can read the state and the camera")
 
     store = unit.store
     port = config.http_port if config.http_port is not None else int(store["httpPort"])

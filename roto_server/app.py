@@ -14,6 +14,7 @@ from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.assembly import Device
 from roto_server.auth.credentials import Authenticator
+from roto_server.auth.gate import Gate
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
 
@@ -21,7 +22,7 @@ from roto_server.imaging.camera import Camera
 @dataclass
 class RotoContext:
     device: Device
-    auth: Authenticator
+    gate: Gate
     hub: Hub
 
     @property
@@ -33,9 +34,11 @@ class RotoContext:
         return self.device.camera
 
 
-def create_app(device: Device, auth: Authenticator, name: str = "roto") -> Sanic:
+def create_app(device: Device, users: Authenticator, name: str = "roto") -> Sanic:
     """Build the app around an already booted device."""
-    app: Sanic = Sanic(name, ctx=RotoContext(device, auth, Hub(device.unit.store)), configure_logging=False)
+    store = device.unit.store
+    gate = Gate(users, anonymous_allowed=lambda: not store["userAuthentication"].get("enabled", True))
+    app: Sanic = Sanic(name, ctx=RotoContext(device, gate, Hub(store)), configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,
         WEBSOCKET_MAX_SIZE=MAX_BODY_BYTES,

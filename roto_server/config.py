@@ -29,6 +29,7 @@ class ServerConfig:
     heads: tuple[str, str] = ("synthetic", "synthetic")
     storage_root: Path | None = None
     segment_seconds: float = 300.0
+    anonymous_read: bool = False
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -111,6 +112,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="length of each Visual Backup file in seconds (ROTO_SEGMENT_SECONDS, default %(default)s)",
     )
     parser.add_argument(
+        "--anonymous-read",
+        action="store_true",
+        default=env("ROTO_ANONYMOUS_READ", "").lower() in ("1", "true", "yes", "on"),
+        help="let clients without credentials read the state and the camera (viewer role); sets "
+        "userAuthentication to disabled at start (ROTO_ANONYMOUS_READ=1)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -137,6 +145,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         heads=(_checked_head(parser, args.head0), _checked_head(parser, args.head1)),
         storage_root=Path(args.storage_root) if args.storage_root else None,
         segment_seconds=args.segment_seconds,
+        anonymous_read=args.anonymous_read,
     )
 
 

@@ -14,7 +14,19 @@ import requests
 from roto_server.config import parse_config
 from tests.server_process import ServerProcess
 
-FLAGS = ["--host", "--http-port", "--data-dir", "--api-token", "--admin-password", "--log-level"]
+FLAGS = [
+    "--host",
+    "--http-port",
+    "--data-dir",
+    "--api-token",
+    "--admin-password",
+    "--log-level",
+    "--anonymous-read",
+    "--storage-root",
+    "--segment-seconds",
+    "--head0",
+    "--head1",
+]
 
 
 def test_help_explains_every_flag_and_its_variable() -> None:

@@ -1,25 +1,49 @@
-"""Sanic glue for authentication: who is the request's principal, or a 401."""
+"""Sanic glue for the one authentication layer (roto_server.auth.gate): a principal, or 401/429."""
 
 from __future__ import annotations
+
+import time
 
 from sanic import Request
 
 from roto_server.api.errors import ApiError
-from roto_server.auth.credentials import Authenticator, AuthError, Principal
-
-REALM = "roto"
-CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
+from roto_server.auth.credentials import Principal
+from roto_server.auth.gate import SESSION_COOKIE, Attempt, Gate, TooManyFailures, Unauthorized
 
 
-def principal(request: Request, auth: Authenticator) -> Principal:
-    """Authenticate once per request; raises ApiError(401) with a WWW-Authenticate challenge."""
+def attempt_of(request: Request) -> Attempt:
+    query = {k: v for k, v in request.get_query_args(keep_blank_values=True)}
+    uri = request.path + (f"?{request.query_string}" if request.query_string else "")
+    return Attempt(
+        query,
+        request.headers.get("authorization"),
+        request.cookies.get(SESSION_COOKIE),
+        request.method,
+        uri,
+        request.ip or "unknown",
+    )
+
+
+def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
+    if isinstance(exc, TooManyFailures):
+        return ApiError(
+            429,
+            "Too many failed logins",
+            slow=True,
+            headers=[("Retry-After", str(exc.retry_after))],
+            extra={"limit": exc.limit, "period": f"{int(exc.period // 60)} minutes", "retry_after": exc.retry_after},
+        )
+    return ApiError(401, str(exc), slow=True, headers=[("WWW-Authenticate", c) for c in exc.challenges])
+
+
+def principal(request: Request, gate: Gate) -> Principal:
+    """Authenticate once per request; raises ApiError 401 (with challenges) or 429."""
     found: Principal | None = getattr(request.ctx, "principal", None)
     if found is not None:
         return found
-    query = {k: v for k, v in request.get_query_args(keep_blank_values=True)}
     try:
-        found = auth.from_request(query, request.headers.get("authorization"))
-    except AuthError as exc:
-        raise ApiError(401, str(exc), headers={"WWW-Authenticate": CHALLENGE}) from None
+        found = gate.identify(attempt_of(request), time.time())
+    except (Unauthorized, TooManyFailures) as exc:
+        raise refusal(exc) from None
     request.ctx.principal = found
     return found

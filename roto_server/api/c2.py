@@ -45,7 +45,7 @@ def install(app: Sanic) -> None:
         # one handler per method and path, so plain GETs are answered here.
         if request.path != PATH or request.method != "GET":
             return None
-        who = principal(request, ctx.auth)  # refuses a WebSocket handshake with 401 too
+        who = principal(request, ctx.gate)  # refuses a WebSocket handshake with 401 too
         if _is_upgrade(request):
             return None
         pairs = request.get_query_args(keep_blank_values=True)
@@ -55,7 +55,7 @@ def install(app: Sanic) -> None:
 
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
-        who = principal(request, ctx.auth)
+        who = principal(request, ctx.gate)
         doc = parse_body(request.body)
         ops: list[Op] = ops_from_query(request.get_query_args(keep_blank_values=True))
         text_ops = len(ops)
@@ -71,7 +71,7 @@ def install(app: Sanic) -> None:
 
     @app.websocket(PATH)
     async def c2_socket(request: Request, ws: WebsocketImplProtocol) -> None:
-        who = principal(request, ctx.auth)
+        who = principal(request, ctx.gate)
         sub, snapshot = ctx.hub.join(who.role)
         log.info("WebSocket client %s joined as %s (%d connected)", request.ip, who.name, len(ctx.hub))
         pump = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import random
+from collections.abc import Mapping, Sequence
 
 from sanic import Request, Sanic
 from sanic.exceptions import NotFound, PayloadTooLarge, SanicException
@@ -15,29 +17,53 @@ log = logging.getLogger("roto.api")
 
 
 class ApiError(Exception):
+    """An error for the client: status, a message naming the field, optional headers and body fields.
+
+    ``headers`` may repeat a name (several WWW-Authenticate challenges); ``slow`` adds a short
+    random delay before answering, which makes guessing passwords slower still.
+    """
+
     def __init__(
-        self, status: int, message: str, *, field: str | None = None, headers: Mapping[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        extra: Mapping[str, object] | None = None,
+        slow: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
-        self.headers = dict(headers or {})
+        self.headers = list(headers.items() if isinstance(headers, Mapping) else headers or [])
+        self.extra = dict(extra or {})
+        self.slow = slow
 
 
 def error_response(
-    status: int, message: str, field: str | None = None, headers: Mapping[str, str] | None = None
+    status: int,
+    message: str,
+    field: str | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    extra: Mapping[str, object] | None = None,
 ) -> HTTPResponse:
-    body: dict[str, object] = {"error": message}
+    body: dict[str, object] = {"error": message, **(extra or {})}
     if field is not None:
         body["field"] = field
-    return json(body, status=status, headers=dict(headers or {}))
+    response = json(body, status=status)
+    for name, value in headers:
+        response.headers.add(name, value)
+    return response
 
 
 def install(app: Sanic) -> None:
     @app.exception(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> HTTPResponse:
-        return error_response(exc.status, exc.message, exc.field, exc.headers)
+        if exc.slow:
+            await asyncio.sleep(random.uniform(0.05, 0.2))
+        return error_response(exc.status, exc.message, exc.field, exc.headers, exc.extra)
 
     @app.exception(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest) -> HTTPResponse:

@@ -45,7 +45,7 @@ def install(app: Sanic) -> None:
     ctx = app.ctx
 
     def need(request: Request, role: str) -> None:
-        who = principal(request, ctx.auth)
+        who = principal(request, ctx.gate)
         if ROLE_RANK[who.role] < ROLE_RANK[role]:
             raise ApiError(403, f"this needs the {role} role")
 
@@ -117,7 +117,7 @@ def install(app: Sanic) -> None:
 
     @app.post("/api/backup/tags")
     async def create_tag(request: Request) -> HTTPResponse:
-        who = principal(request, ctx.auth)
+        who = principal(request, ctx.gate)
         body = request.json if request.body else {}
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object with creationTime, title and note (all optional)")

@@ -32,7 +32,7 @@ def install(app: Sanic) -> None:
 
     def authorize(request: Request) -> None:
         if not ctx.unit.store["mjpgStreamIsOpen"]:
-            principal(request, ctx.auth)
+            principal(request, ctx.gate)
 
     @app.get("/camera.jpeg")
     async def camera_jpeg(request: Request) -> HTTPResponse:

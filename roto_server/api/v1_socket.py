@@ -6,16 +6,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from roto_server.api.access import principal
+from roto_server.api.access import attempt_of, principal
 from roto_server.api.hub import Subscriber
 from roto_server.api.v1_mapping import BY_KEY, InvalidV1Value, to_v1
-from roto_server.auth.credentials import AuthError
+from roto_server.auth.gate import Attempt, TooManyFailures, Unauthorized
 from roto_server.device.store import Set, StateStore
 
 log = logging.getLogger("roto.v1")
@@ -30,9 +31,10 @@ def v1_state(store: StateStore, role: str) -> dict[str, Any]:
 class V1Session:
     """One client's role and the translation of its messages (no I/O: returns the replies)."""
 
-    def __init__(self, ctx: Any, role: str) -> None:
+    def __init__(self, ctx: Any, role: str, attempt: Attempt) -> None:
         self.ctx = ctx
         self.role = role
+        self.attempt = attempt  # who is connected from where, for counting failed logins
 
     def handle(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
         replies: list[dict[str, Any]] = []
@@ -46,8 +48,15 @@ class V1Session:
 
     def _login(self, user: str, password: str) -> dict[str, Any]:
         try:
-            who = self.ctx.auth.verify(user, password)
-        except AuthError:
+            who = self.ctx.gate.login(self.attempt, user, password, time.time())
+        except TooManyFailures as exc:
+            return {
+                "error": "Rate limit exceeded",
+                "limit": exc.limit,
+                "period": "5 minutes",
+                "retry_after": exc.retry_after,
+            }
+        except Unauthorized:
             log.warning("v1 login failed for user %r", user)
             return {"error": "Authentication failed", "message": "wrong user name or password"}
         self.role = who.role
@@ -111,12 +120,12 @@ def install(app: Sanic) -> None:
     @app.on_request
     async def v1_gate(request: Request) -> HTTPResponse | None:
         if request.path == PATH:
-            principal(request, ctx.auth)  # refuse the handshake with 401 before it happens
+            principal(request, ctx.gate)  # refuse the handshake with 401 before it happens
         return None
 
     @app.websocket(PATH)
     async def v1_socket(request: Request, ws: WebsocketImplProtocol) -> None:
-        session = V1Session(ctx, principal(request, ctx.auth).role)
+        session = V1Session(ctx, principal(request, ctx.gate).role, attempt_of(request))
         sub, snapshot = ctx.hub.join("admin")  # filtered per message by the session's current role
         pump = None
         try:

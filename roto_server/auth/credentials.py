@@ -54,15 +54,13 @@ class Authenticator:
             raise AuthError("wrong user name or password")
         return Principal(user, account.role)
 
-    def from_request(self, query: Mapping[str, str], authorization: str | None) -> Principal:
-        """Authenticate from URL query parameters, else from an HTTP Basic header."""
-        secret = query.get("token") or query.get("password")
-        if secret:
-            return self.verify(query.get("user") or API_USER, secret)
-        if authorization:
-            user, password = parse_basic(authorization)
-            return self.verify(user, password)
-        raise AuthError("credentials required: add ?token=... or use HTTP Basic authentication")
+    def password_of(self, user: str) -> str | None:
+        """The secret of ``user``, for schemes that need it to check a proof (Digest)."""
+        account = self._accounts.get(user)
+        return account.secret if account else None
+
+    def principal_of(self, user: str) -> Principal:
+        return Principal(user, self._accounts[user].role)
 
 
 def parse_basic(header: str) -> tuple[str, str]:

@@ -1,0 +1,134 @@
+"""One authentication decision for every endpoint of the server, without any web framework.
+
+Tried in order: the C2 query credentials (token/password, optional user), the
+Authorization header (Basic, Digest, Bearer), the session cookie, and finally anonymous
+read-only access where the operator allows it. Failed attempts are limited per client
+address and user name; successes are not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from . import digest
+from .credentials import API_USER, Authenticator, AuthError, Principal, parse_basic
+from .limits import WindowLimiter
+from .sessions import SessionStore
+
+REALM = "roto"
+SESSION_COOKIE = "roto_session"
+ANONYMOUS = Principal("anonymous", "viewer")
+FAILED_LOGINS = (5, 300.0)  # attempts, seconds
+
+
+class Unauthorized(Exception):
+    def __init__(self, message: str, challenges: list[str]) -> None:
+        super().__init__(message)
+        self.challenges = challenges
+
+
+class TooManyFailures(Exception):
+    def __init__(self, retry_after: int, limit: int, period: float) -> None:
+        super().__init__("too many failed logins; wait before trying again")
+        self.retry_after = retry_after
+        self.limit = limit
+        self.period = period
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a request brings that could identify it."""
+
+    query: Mapping[str, str]
+    authorization: str | None
+    cookie: str | None
+    method: str
+    uri: str  # path and query as sent, for Digest
+    client: str
+
+
+class Gate:
+    def __init__(self, users: Authenticator, anonymous_allowed: Callable[[], bool]) -> None:
+        self.users = users
+        self.digest = digest.DigestAuth(REALM)
+        self.sessions = SessionStore()
+        self.failures = WindowLimiter(*FAILED_LOGINS)
+        self._anonymous_allowed = anonymous_allowed
+
+    def challenges(self, now: float, stale: bool = False) -> list[str]:
+        return [
+            f'Basic realm="{REALM}", charset="UTF-8"',
+            *self.digest.challenges(now, stale),
+            f'Bearer realm="{REALM}"',
+        ]
+
+    def identify(self, attempt: Attempt, now: float) -> Principal:
+        secret = attempt.query.get("token") or attempt.query.get("password")
+        if secret:
+            return self._password(attempt, attempt.query.get("user") or API_USER, secret, now)
+        header = (attempt.authorization or "").strip()
+        scheme, _, rest = header.partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            try:
+                user, password = parse_basic(header)
+            except AuthError as exc:
+                raise Unauthorized(str(exc), self.challenges(now)) from None
+            return self._password(attempt, user, password, now)
+        if scheme == "digest":
+            return self._digest(attempt, rest, now)
+        if scheme == "bearer":
+            session = self.sessions.find(rest.strip(), now)
+            if session is None:
+                raise Unauthorized("the bearer token is unknown, expired or revoked", self.challenges(now))
+            return Principal(session.user, session.role)
+        if header:
+            raise Unauthorized(f"unsupported Authorization scheme {scheme!r}", self.challenges(now))
+        if attempt.cookie:
+            session = self.sessions.find(attempt.cookie, now)
+            if session is not None:
+                return Principal(session.user, session.role)
+        if self._anonymous_allowed():
+            return ANONYMOUS
+        raise Unauthorized(
+            "credentials required: ?token=..., Basic, Digest or Bearer (POST /api/login)", self.challenges(now)
+        )
+
+    def login(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:
+        return self._password(attempt, user, password, now)
+
+    def _guard(self, attempt: Attempt, user: str, now: float) -> tuple[str, str]:
+        key = (attempt.client, user)
+        decision = self.failures.check(key, now)
+        if not decision.allowed:
+            raise TooManyFailures(decision.reset_after, self.failures.limit, self.failures.period)
+        return key
+
+    def _failed(self, key: tuple[str, str], message: str, now: float, stale: bool = False) -> Unauthorized:
+        self.failures.hit(key, now)
+        return Unauthorized(message, self.challenges(now, stale))
+
+    def _password(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:
+        key = self._guard(attempt, user, now)
+        try:
+            return self.users.verify(user, password)
+        except AuthError as exc:
+            raise self._failed(key, str(exc), now) from None
+
+    def _digest(self, attempt: Attempt, params: str, now: float) -> Principal:
+        try:
+            request = digest.parse(params)
+        except (digest.DigestError, ValueError) as exc:
+            raise Unauthorized(str(exc), self.challenges(now)) from None
+        key = self._guard(attempt, request.username, now)
+        password = self.users.password_of(request.username)
+        try:
+            self.digest.verify(request, password or "\x00", attempt.method, attempt.uri, now)
+            if password is None:
+                raise digest.DigestError("wrong user name or password")
+        except digest.DigestError as exc:
+            if exc.stale:  # an old nonce is not a wrong password: ask again, count nothing
+                raise Unauthorized(str(exc), self.challenges(now, stale=True)) from None
+            raise self._failed(key, str(exc), now) from None
+        return self.users.principal_of(request.username)
