@@ -13,19 +13,16 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
+from roto_server.api import v1_ops
 from roto_server.api.access import attempt_of, principal
 from roto_server.api.hub import Subscriber
-from roto_server.api.v1_mapping import BY_KEY, InvalidV1Value, to_v1
+from roto_server.api.v1_mapping import to_v1
 from roto_server.auth.gate import Attempt, TooManyFailures, Unauthorized
-from roto_server.device.store import Set, StateStore
+from roto_server.device.store import StateStore
 
 log = logging.getLogger("roto.v1")
 PATH = "/api/v1"
 PERMISSIONS = {"viewer": ["read"], "operator": ["read", "write"], "admin": ["read", "write", "admin"]}
-
-
-def v1_state(store: StateStore, role: str) -> dict[str, Any]:
-    return to_v1(store.snapshot(role))
 
 
 class V1Session:
@@ -65,53 +62,15 @@ class V1Session:
     def _get(self, asked: Any) -> dict[str, Any]:
         if not isinstance(asked, list):
             return {"error": "Invalid value", "key": "get", "message": "get must be a list of keys"}
-        store = self.ctx.unit.store
-        out = {}
-        for key in asked:
-            spec = BY_KEY.get(key) if isinstance(key, str) else None
-            if spec is not None and spec.readable and store.catalogue[spec.variable].may_read(self.role):
-                out[spec.key] = spec.to_v1(store[spec.variable])
-        return out
+        return v1_ops.read(self.ctx.unit.store, self.role, asked)
 
     def _set(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        store = self.ctx.unit.store
-        errors: list[dict[str, Any]] = []
-        ops, keys = [], []
-        for key, value in doc.items():
-            spec = BY_KEY.get(key)
-            if spec is None:
-                errors.append({"error": "Invalid value", "key": key, "message": "unknown key"})
-                continue
-            var = store.catalogue[spec.variable]
-            if not spec.writable:
-                errors.append({"error": "Permission denied", "key": key, "message": f"{spec.key} is read only"})
-                continue
-            if not var.may_write(self.role):
-                errors.append(
-                    {"error": "Permission denied", "key": key, "message": f"{spec.key} needs the {var.write_role} role"}
-                )
-                continue
-            try:
-                ops.append(Set(spec.variable, spec.to_c2(value)))
-                keys.append(spec)
-            except InvalidV1Value as exc:
-                errors.append({"error": "Invalid value", "key": key, "message": str(exc)})
-        if not ops:
-            return errors
-        result = store.apply(ops, self.role)
-        refused = {n.variable: n.message for n in result.notices if n.level != "info"}
-        answer: dict[str, Any] = {}
-        for spec in keys:
-            if spec.variable in refused:
-                errors.append({"error": "Invalid value", "key": spec.key, "message": refused[spec.variable]})
-            if spec.variable in result.values:
-                answer[spec.key] = spec.to_v1(result.values[spec.variable])
-        answer["info"] = [
-            s.key
-            for s in keys
-            if s.variable in result.changes or (s.variable not in refused and not store.catalogue[s.variable].readable)
-        ]
-        return [answer, *errors]
+        if not doc:
+            return []
+        result = v1_ops.write(self.ctx.unit.store, self.role, doc)
+        if not result.values and not result.changed:
+            return result.errors
+        return [{**result.values, "info": result.changed}, *result.errors]
 
 
 def install(app: Sanic) -> None:

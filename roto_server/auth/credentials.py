@@ -59,6 +59,10 @@ class Authenticator:
         account = self._accounts.get(user)
         return account.secret if account else None
 
+    def role_of(self, user: str) -> Role | None:
+        account = self._accounts.get(user)
+        return account.role if account else None
+
     def principal_of(self, user: str) -> Principal:
         return Principal(user, self._accounts[user].role)
 

@@ -1,0 +1,355 @@
+"""REST API v1 ("C Pro" vocabulary): info, status, recording, recordings, snapshot, settings, login.
+
+Answers use the envelope {"status": "success", "data": ..., "timestamp": ms}; errors are
+the one JSON error shape with the spec's codes (400, 401, 403, 404, 429).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.handlers import ContentRangeHandler
+from sanic.response import HTTPResponse, ResponseStream, file_stream, raw
+from sanic.response import json as json_response
+
+from roto_server import __version__
+from roto_server.api import v1_ops
+from roto_server.api.access import attempt_of, principal, refusal
+from roto_server.api.errors import ApiError
+from roto_server.api.v1_mapping import BY_KEY
+from roto_server.api.v1_socket import PERMISSIONS
+from roto_server.auth.credentials import Principal
+from roto_server.auth.gate import SESSION_COOKIE, TooManyFailures, Unauthorized
+from roto_server.device.store import Set
+from roto_shared.catalogue import ROLE_RANK
+
+API_VERSION = "v1"
+MIME = {".mkv": "video/x-matroska", ".jpg": "image/jpeg"}
+PER_PAGE_MAX = 200
+
+
+def envelope(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
+    return json_response(
+        {"status": "success", "data": data, "timestamp": int(time.time() * 1000)},
+        status=status,
+        headers=headers,
+        ensure_ascii=False,
+    )
+
+
+def _need(who: Principal, role: str) -> None:
+    if ROLE_RANK[who.role] < ROLE_RANK[role]:
+        raise ApiError(403, f"this needs the {role} role; {who.name} has {who.role}")
+
+
+def _recording_id(kind: str, uuid: str, ref: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}\n{uuid}\n{ref}".encode()).decode().rstrip("=")
+
+
+def _parse_id(text: str) -> tuple[str, str, str]:
+    try:
+        kind, uuid, ref = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("\n")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(404, f"no recording {text!r}") from None
+    return kind, uuid, ref
+
+
+def install(app: Sanic) -> None:
+    ctx = app.ctx
+
+    def store() -> Any:
+        return ctx.unit.store
+
+    @app.get("/api/info")
+    async def info(request: Request) -> HTTPResponse:
+        s = store()
+        return envelope(
+            {
+                "name": "roto",
+                "model": "roto control unit (simulated heads)",
+                "version": __version__,
+                "apiVersion": API_VERSION,
+                "hostname": s["hostname"],
+                "capabilities": {
+                    "heads": int(s["cam0Exists"]) + int(s["cam1Exists"]),
+                    "apis": ["c2-http", "c2-websocket", "rest-v1", "websocket-v1"],
+                    "streams": ["mjpeg", "jpeg"],
+                    "recording": True,
+                    "visualBackup": True,
+                    "auth": ["basic", "digest", "bearer", "cookie", "query-token"],
+                    "rtsp": False,
+                    "webrtc": False,
+                    "onvif": False,
+                },
+            }
+        )
+
+    @app.get("/api/status")
+    async def status(request: Request) -> HTTPResponse:
+        principal(request, ctx.gate)
+        s = store()
+        return envelope(
+            {
+                "recording": s["record"] in ("start", "pause"),
+                "record": s["record"],
+                "recordTime": s["recordTime"],
+                "visualBackup": s["backupActive"],
+                "backupRemaining": s["backupRemainingCapacity"],
+                "time": s["seconds"],
+                "timezone": s["timezone"],
+                "fpgaTemperature": s["fpgaTemp"],
+                "storage": {k: s[k].get("name") for k in ("recordingStorage", "backupStorage")},
+            }
+        )
+
+    @app.get("/api/camera/status")
+    async def camera_status(request: Request) -> HTTPResponse:
+        principal(request, ctx.gate)
+        s = store()
+        heads = []
+        for i in (0, 1):
+            heads.append(
+                {
+                    "camera": i + 1,
+                    "exists": s[f"cam{i}Exists"],
+                    "light": s[f"light{i}"],
+                    "sensor": s[f"cam{i}SelectedSensor"] + 1,
+                    "temperature": s[f"oct{i}"],
+                    "rotation": s[f"dictRotation{i}"],
+                    "rpm": s[f"RPM{i}"],
+                    "rpmSetpoint": s[f"rpm{i}"],
+                    "sealingAir": s[f"psi{i}"],
+                    "sealingAirSetpoint": s["psiSetpoint"],
+                    "version": s[f"ver{i}"],
+                }
+            )
+        return envelope({"mainCamera": 2 if s["cameraSwitch"] else 1, "cameras": heads})
+
+    @app.get("/api/streams")
+    async def streams(request: Request) -> HTTPResponse:
+        principal(request, ctx.gate)
+        s = store()
+        base = f"{request.scheme}://{request.host}"
+        return envelope(
+            [
+                {
+                    "name": "mjpeg",
+                    "url": f"{base}/camera.mjpeg",
+                    "type": "multipart/x-mixed-replace",
+                    "resolution": s["recordingResolution"],
+                    "fps": s["recordingFps"],
+                    "open": s["mjpgStreamIsOpen"],
+                    "preview": f"{base}/camera.mjpeg?width=320",
+                },
+                {"name": "jpeg", "url": f"{base}/camera.jpeg", "type": "image/jpeg"},
+            ]
+        )
+
+    async def record(request: Request, command: str) -> HTTPResponse:
+        who = principal(request, ctx.gate)
+        _need(who, "operator")
+        result = store().apply([Set("record", command)], who.role)
+        refused = [n.message for n in result.notices if n.level != "info"]
+        if refused:
+            raise ApiError(409, refused[0], field="record")
+        return envelope({"record": result.values["record"]})
+
+    @app.post("/api/recording/start")
+    async def recording_start(request: Request) -> HTTPResponse:
+        return await record(request, "start")
+
+    @app.post("/api/recording/stop")
+    async def recording_stop(request: Request) -> HTTPResponse:
+        return await record(request, "stop")
+
+    def all_recordings() -> list[dict[str, Any]]:
+        out = []
+        for storage in ctx.device.storages.storages.values():
+            folder = storage.path / "roto" / "recordings"
+            for path in folder.glob("*.mkv") if folder.is_dir() else []:
+                stat = path.stat()
+                out.append(
+                    {
+                        "id": _recording_id("r", storage.uuid, path.name),
+                        "type": "recording",
+                        "name": path.name,
+                        "size": stat.st_size,
+                        "created": stat.st_mtime,
+                        "storage": storage.name,
+                    }
+                )
+            index = ctx.device.backup.index_for(storage, create=False)
+            for row in index.files() if index is not None else []:
+                out.append(
+                    {
+                        "id": _recording_id("b", storage.uuid, str(row.id)),
+                        "type": "backup",
+                        "name": row.name,
+                        "size": row.size,
+                        "created": row.start,
+                        "duration": round(row.duration, 3),
+                        "storage": storage.name,
+                    }
+                )
+        out.sort(key=lambda r: r["created"], reverse=True)
+        return out
+
+    @app.get("/api/recordings")
+    async def recordings(request: Request) -> HTTPResponse:
+        principal(request, ctx.gate)
+        try:
+            page = int(request.args.get("page", 1))
+            per_page = int(request.args.get("per_page", 50))
+        except ValueError:
+            raise ApiError(400, "page and per_page must be whole numbers", field="page") from None
+        if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
+            raise ApiError(400, f"page must be >= 1 and per_page between 1 and {PER_PAGE_MAX}", field="per_page")
+        items = all_recordings()
+        chunk = items[(page - 1) * per_page : page * per_page]
+        return envelope({"recordings": chunk, "page": page, "per_page": per_page, "total": len(items)})
+
+    @app.get("/api/recordings/<rec_id:str>")
+    async def recording(request: Request, rec_id: str) -> HTTPResponse | ResponseStream:
+        principal(request, ctx.gate)
+        kind, uuid, ref = _parse_id(rec_id)
+        storage = ctx.device.storages.storages.get(uuid)
+        path: Path | None = None
+        if storage is not None and kind == "r":
+            folder = storage.path / "roto" / "recordings"
+            path = folder / ref
+            if os.sep in ref or path.resolve().parent != folder.resolve():
+                path = None
+        elif storage is not None and kind == "b" and ref.isdigit():
+            index = ctx.device.backup.index_for(storage, create=False)
+            row = index.file(int(ref)) if index is not None else None
+            path = storage.path / "roto" / "backup" / row.name if row is not None else None
+        if path is None or not path.is_file():
+            raise ApiError(404, f"no recording {rec_id!r}")
+        span = ContentRangeHandler(request, path.stat()) if "range" in request.headers else None
+        return await file_stream(
+            path,
+            mime_type=MIME.get(path.suffix, "application/octet-stream"),
+            filename=path.name,
+            _range=span,
+            headers={"Accept-Ranges": "bytes"},
+        )
+
+    @app.get("/api/snapshot")
+    async def snapshot(request: Request) -> HTTPResponse:
+        principal(request, ctx.gate)
+        frame = await ctx.camera.stream.snapshot()
+        return raw(frame.jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/settings")
+    async def settings(request: Request) -> HTTPResponse:
+        who = principal(request, ctx.gate)
+        return envelope(v1_ops.read(store(), who.role))
+
+    def apply_settings(who: Principal, values: dict[str, Any]) -> HTTPResponse:
+        result = v1_ops.write(store(), who.role, values)
+        if result.errors:
+            first = result.errors[0]
+            status = 403 if first["error"] == "Permission denied" else 400
+            raise ApiError(
+                status,
+                f"{first['key']}: {first['message']}",
+                field=first["key"],
+                extra={"applied": result.values, "errors": result.errors},
+            )
+        return envelope({**result.values, "info": result.changed})
+
+    @app.post("/api/settings")
+    async def set_settings(request: Request) -> HTTPResponse:
+        who = principal(request, ctx.gate)
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "body must be a JSON object of v1 settings") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "body must be a JSON object of v1 settings")
+        return apply_settings(who, body)
+
+    @app.post("/api/settings/<name:str>")
+    async def set_one(request: Request, name: str) -> HTTPResponse:
+        who = principal(request, ctx.gate)
+        if name not in BY_KEY:
+            raise ApiError(404, f"no setting {name!r}", field=name)
+        text = request.body.decode("utf-8", "replace").strip()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text  # plain text such as 1920x1080
+        return apply_settings(who, {name: value})
+
+    @app.post("/api/login")
+    async def login(request: Request) -> HTTPResponse:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = None
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("username"), str)
+            or not isinstance(body.get("password"), str)
+        ):
+            raise ApiError(400, 'body must be {"username": "...", "password": "..."}', field="username")
+        now = time.time()
+        try:
+            who = ctx.gate.login(attempt_of(request), body["username"], body["password"], now)
+        except (Unauthorized, TooManyFailures) as exc:
+            raise refusal(exc) from None
+        session = ctx.gate.sessions.issue(who.name, who.role, now)
+        response = envelope(
+            {
+                "token": session.token,
+                "tokenType": "Bearer",
+                "user": who.name,
+                "role": who.role,
+                "expires": int(session.expires * 1000),
+            }
+        )
+        response.add_cookie(
+            SESSION_COOKIE,
+            session.token,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            max_age=int(ctx.gate.sessions.lifetime),
+            secure=False,
+        )
+        return response
+
+    @app.post("/api/logout")
+    async def logout(request: Request) -> HTTPResponse:
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get(SESSION_COOKIE)
+        if not token or not ctx.gate.sessions.revoke(token):
+            raise ApiError(401, "no session to end: send the bearer token or the session cookie")
+        response = envelope({"loggedOut": True})
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/api/users/<name:str>/permissions")
+    async def permissions(request: Request, name: str) -> HTTPResponse:
+        who = principal(request, ctx.gate)
+        if name != who.name:
+            _need(who, "admin")
+        role = {"anonymous": "viewer"}.get(name) or (ctx.gate.users.role_of(name))
+        if role is None:
+            raise ApiError(404, f"no user {name!r}")
+        catalogue = store().catalogue
+        return envelope(
+            {
+                "user": name,
+                "role": role,
+                "permissions": PERMISSIONS[role],
+                "read": [v.name for v in catalogue.values() if v.may_read(role)],
+                "write": [v.name for v in catalogue.values() if v.may_write(role)],
+            }
+        )
