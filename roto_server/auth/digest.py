@@ -54,7 +54,8 @@ class DigestAuth:
         return hmac.new(self._secret, stamp.encode(), hashlib.sha256).hexdigest()[:32]
 
     def nonce(self, now: float) -> str:
-        stamp = str(int(now))
+        """A fresh nonce for every challenge: time, randomness, and their signature."""
+        stamp = f"{int(now)}.{secrets.token_hex(8)}"
         return base64.b64encode(f"{stamp}:{self._sign(stamp)}".encode()).decode()
 
     def challenges(self, now: float, stale: bool = False) -> list[str]:
@@ -87,7 +88,7 @@ class DigestAuth:
             raise DigestError("malformed Digest nonce") from None
         if not hmac.compare_digest(signature, self._sign(stamp)):
             raise DigestError("Digest nonce was not issued here")
-        if now - int(stamp) > NONCE_LIFETIME_S:
+        if now - int(stamp.split(".", 1)[0]) > NONCE_LIFETIME_S:
             raise DigestError("Digest nonce expired", stale=True)
         ha1 = hash_(f"{request.username}:{self.realm}:{password}".encode())
         ha2 = hash_(f"{method}:{uri}".encode())
