@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from roto_server import __version__
+from roto_server.api.ratelimit import RateLimits
 from roto_server.app import create_app
 from roto_server.assembly import build_device
 from roto_server.auth.credentials import API_USER, Authenticator
@@ -70,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         }
     )
 
-    app = create_app(device, Authenticator.for_device(creds.api_token, creds.admin_password))
+    http, ws, c2 = config.rate_limits
+    limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
+    app = create_app(device, Authenticator.for_device(creds.api_token, creds.admin_password), limits=limits)
     base = f"http://{hosts[0]}:{port}"
     print(f"roto-server {__version__} listening on {config.host}:{port}", flush=True)
     print(f"  C2 HTTP API:       {base}/api", flush=True)

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, gallery, media, v1_rest, v1_socket
+from roto_server.api import c2, errors, gallery, media, ratelimit, v1_rest, v1_socket
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
+from roto_server.api.ratelimit import RateLimits
 from roto_server.assembly import Device
 from roto_server.auth.credentials import Authenticator
 from roto_server.auth.gate import Gate
+from roto_server.auth.limits import WindowLimiter
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
 
@@ -24,6 +26,7 @@ class RotoContext:
     device: Device
     gate: Gate
     hub: Hub
+    ws_limiter: WindowLimiter | None = None
 
     @property
     def unit(self) -> ControlUnit:
@@ -34,7 +37,7 @@ class RotoContext:
         return self.device.camera
 
 
-def create_app(device: Device, users: Authenticator, name: str = "roto") -> Sanic:
+def create_app(device: Device, users: Authenticator, name: str = "roto", limits: RateLimits | None = None) -> Sanic:
     """Build the app around an already booted device."""
     store = device.unit.store
     gate = Gate(users, anonymous_allowed=lambda: not store["userAuthentication"].get("enabled", True))
@@ -49,7 +52,11 @@ def create_app(device: Device, users: Authenticator, name: str = "roto") -> Sani
         # the standard asyncio loop stops reliably and is fast enough for this device
         USE_UVLOOP=False,
     )
+    limits = limits or RateLimits()
+    if limits.ws_per_second:
+        app.ctx.ws_limiter = WindowLimiter(limits.ws_per_second, 1.0)
     errors.install(app)
+    ratelimit.install(app, limits)
     c2.install(app)
     media.install(app)
     gallery.install(app)

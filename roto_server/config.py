@@ -30,6 +30,7 @@ class ServerConfig:
     storage_root: Path | None = None
     segment_seconds: float = 300.0
     anonymous_read: bool = False
+    rate_limits: tuple[int, int, int] = (100, 100, 0)  # v1 HTTP a minute, v1 WebSocket a second, C2 a minute
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -118,6 +119,18 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="let clients without credentials read the state and the camera (viewer role); sets "
         "userAuthentication to disabled at start (ROTO_ANONYMOUS_READ=1)",
     )
+    for flag, variable, default, what in (
+        ("--rate-limit-http", "ROTO_RATE_LIMIT_HTTP", 100, "v1 HTTP requests a minute per client"),
+        ("--rate-limit-ws", "ROTO_RATE_LIMIT_WS", 100, "v1 WebSocket messages a second per client"),
+        ("--rate-limit-c2", "ROTO_RATE_LIMIT_C2", 0, "C2 /api requests a minute per client"),
+    ):
+        parser.add_argument(
+            flag,
+            type=int,
+            default=int(env(variable) or default),
+            metavar="N",
+            help=f"{what}; 0 turns the limit off ({variable}, default %(default)s)",
+        )
     parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
@@ -146,6 +159,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         storage_root=Path(args.storage_root) if args.storage_root else None,
         segment_seconds=args.segment_seconds,
         anonymous_read=args.anonymous_read,
+        rate_limits=(args.rate_limit_http, args.rate_limit_ws, args.rate_limit_c2),
     )
 
 

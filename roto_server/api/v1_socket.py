@@ -90,7 +90,21 @@ def install(app: Sanic) -> None:
         try:
             await ws.send(json.dumps(to_v1(ctx.unit.store.readable_subset(snapshot, session.role))))
             pump = asyncio.create_task(_pump(ws, sub, session, ctx.unit.store))
+            limiter = ctx.ws_limiter
             async for message in ws:
+                decision = limiter.hit(request.ip or "unknown", time.monotonic()) if limiter else None
+                if decision is not None and not decision.allowed:
+                    await ws.send(
+                        json.dumps(
+                            {
+                                "error": "Rate limit exceeded",
+                                "limit": decision.limit,
+                                "period": "second",
+                                "retry_after": decision.reset_after,
+                            }
+                        )
+                    )
+                    continue  # the message is dropped, the connection kept
                 try:
                     doc = json.loads(message if isinstance(message, str) else (message or b"").decode())
                 except (ValueError, UnicodeDecodeError):

@@ -1,0 +1,72 @@
+"""Per-client rate limits for HTTP (the spec's "Default Limits"); the counters are auth/limits.py.
+
+v1 HTTP requests (every /api/... path but the C2 /api itself): 100 a minute by default.
+The C2 /api keeps its polling-friendly behaviour: unlimited unless configured. Camera
+streams are not counted. Each limited response carries X-RateLimit-Limit/Remaining/Reset;
+a refused one is a 429 with the JSON body and Retry-After.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+from roto_server.api.errors import error_response
+from roto_server.auth.limits import Decision, WindowLimiter
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    http_per_minute: int = 100  # 0 = off
+    c2_per_minute: int = 0
+    ws_per_second: int = 100
+
+
+def limited(decision: Decision, period: str) -> HTTPResponse:
+    return error_response(
+        429,
+        "Rate limit exceeded",
+        headers=[*headers(decision), ("Retry-After", str(decision.reset_after))],
+        extra={"limit": decision.limit, "period": period, "retry_after": decision.reset_after},
+    )
+
+
+def headers(decision: Decision) -> list[tuple[str, str]]:
+    return [
+        ("X-RateLimit-Limit", str(decision.limit)),
+        ("X-RateLimit-Remaining", str(decision.remaining)),
+        ("X-RateLimit-Reset", str(decision.reset_after)),
+    ]
+
+
+def install(app: Sanic, limits: RateLimits) -> None:
+    v1 = WindowLimiter(limits.http_per_minute, 60.0) if limits.http_per_minute else None
+    c2 = WindowLimiter(limits.c2_per_minute, 60.0) if limits.c2_per_minute else None
+
+    def limiter_for(request: Request) -> WindowLimiter | None:
+        if request.path == "/api":
+            return c2
+        if request.path.startswith("/api/") and request.path != "/api/v1":
+            return v1
+        return None
+
+    @app.middleware("request", priority=100)  # before authentication: floods never reach password checks
+    async def count(request: Request) -> HTTPResponse | None:
+        limiter = limiter_for(request)
+        if limiter is None:
+            return None
+        decision = limiter.hit(request.ip or "unknown", time.monotonic())
+        if not decision.allowed:
+            return limited(decision, "minute")
+        request.ctx.rate = decision
+        return None
+
+    @app.on_response
+    async def annotate(request: Request, response: HTTPResponse) -> None:
+        decision: Decision | None = getattr(request.ctx, "rate", None)
+        if decision is not None and response is not None:
+            for name, value in headers(decision):
+                response.headers[name] = value
