@@ -34,13 +34,12 @@ MIME = {".mkv": "video/x-matroska", ".jpg": "image/jpeg"}
 PER_PAGE_MAX = 200
 
 
-def envelope(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> HTTPResponse:
-    return json_response(
-        {"status": "success", "data": data, "timestamp": int(time.time() * 1000)},
-        status=status,
-        headers=headers,
-        ensure_ascii=False,
-    )
+def envelope(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None, top: dict[str, Any] | None = None
+) -> HTTPResponse:
+    """The spec's success envelope; ``top`` adds fields beside it (discovery answers)."""
+    body = {"status": "success", "data": data, "timestamp": int(time.time() * 1000), **(top or {})}
+    return json_response(body, status=status, headers=headers, ensure_ascii=False)
 
 
 def _need(who: Principal, role: str) -> None:
@@ -87,7 +86,9 @@ def install(app: Sanic) -> None:
                     "webrtc": False,
                     "onvif": False,
                 },
-            }
+            },
+            # discovery clients (the reference's own test suite among them) read the version at the top
+            top={"version": __version__, "apiVersion": API_VERSION},
         )
 
     @app.get("/api/status")
