@@ -50,7 +50,12 @@ class ServerProcess:
         if credentials:
             cmd += ["--api-token", TOKEN, "--admin-password", ADMIN_PASSWORD]
         self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            # tests poll freely; the limits have their own tests, which pass --rate-limit-http (flags win)
+            env={**os.environ, "ROTO_RATE_LIMIT_HTTP": "0", **(env or {})},
         )
         self.port = self._wait_for_port()
         threading.Thread(target=self._drain, daemon=True).start()
