@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from typing import Any
@@ -15,7 +13,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 
 from roto_server.api.access import principal
 from roto_server.api.c2_protocol import BadRequest, ops_from_object, ops_from_query, parse_body
-from roto_server.api.hub import Subscriber
+from roto_server.api.hub import Subscriber, background
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
 from roto_server.device.store import ApplyResult, Get, Notice, Op
 
@@ -72,21 +70,13 @@ def install(app: Sanic) -> None:
     @app.websocket(PATH)
     async def c2_socket(request: Request, ws: WebsocketImplProtocol) -> None:
         who = principal(request, ctx.gate)
-        sub, snapshot = ctx.hub.join(who.role)
-        log.info("WebSocket client %s joined as %s (%d connected)", request.ip, who.name, len(ctx.hub))
-        pump = None
-        try:
+        async with ctx.hub.session(who.role) as (sub, snapshot):
+            log.info("WebSocket client %s joined as %s (%d connected)", request.ip, who.name, len(ctx.hub))
             await ws.send(json.dumps(snapshot, ensure_ascii=False))
-            pump = asyncio.create_task(_pump(ws, sub))
-            async for message in ws:
-                _handle_message(ctx, sub, who.role, message)
-        finally:
-            if pump is not None:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pump
-            ctx.hub.leave(sub)
-            log.info("WebSocket client %s left", request.ip)
+            async with background(_pump(ws, sub)):
+                async for message in ws:
+                    _handle_message(ctx, sub, who.role, message)
+        log.info("WebSocket client %s left", request.ip)
 
 
 def _handle_message(ctx: Any, sub: Subscriber, role: str, message: str | bytes | None) -> None:

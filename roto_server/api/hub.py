@@ -8,7 +8,9 @@ bounded by the size of the state and the publisher never waits for a socket.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from roto_server.device.store import ChangeEvent, Notice, StateStore
@@ -61,9 +63,30 @@ class Hub:
     def leave(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
 
+    @contextlib.asynccontextmanager
+    async def session(self, role: str) -> AsyncIterator[tuple[Subscriber, dict[str, Any]]]:
+        """A subscriber and its first full state, for as long as a connection lasts."""
+        sub, snapshot = self.join(role)
+        try:
+            yield sub, snapshot
+        finally:
+            self.leave(sub)
+
     def __len__(self) -> int:
         return len(self._subscribers)
 
     def _publish(self, event: ChangeEvent) -> None:
         for sub in self._subscribers:
             sub.offer(event)
+
+
+@contextlib.asynccontextmanager
+async def background(work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run ``work`` (a connection's sender) while the block runs; cancel and reap it afterwards."""
+    task = asyncio.create_task(work)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -15,7 +13,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 
 from roto_server.api import v1_ops
 from roto_server.api.access import attempt_of, principal
-from roto_server.api.hub import Subscriber
+from roto_server.api.hub import Subscriber, background
 from roto_server.api.v1_mapping import to_v1
 from roto_server.auth.gate import Attempt, TooManyFailures, Unauthorized
 from roto_server.device.store import StateStore
@@ -85,41 +83,34 @@ def install(app: Sanic) -> None:
     @app.websocket(PATH)
     async def v1_socket(request: Request, ws: WebsocketImplProtocol) -> None:
         session = V1Session(ctx, principal(request, ctx.gate).role, attempt_of(request))
-        sub, snapshot = ctx.hub.join("admin")  # filtered per message by the session's current role
-        pump = None
-        try:
+        # subscribed as admin; each message is filtered by the session's current role (logins change it)
+        async with ctx.hub.session("admin") as (sub, snapshot):
             await ws.send(json.dumps(to_v1(ctx.unit.store.readable_subset(snapshot, session.role))))
-            pump = asyncio.create_task(_pump(ws, sub, session, ctx.unit.store))
-            limiter = ctx.ws_limiter
-            async for message in ws:
-                decision = limiter.hit(request.ip or "unknown", time.monotonic()) if limiter else None
-                if decision is not None and not decision.allowed:
-                    await ws.send(
-                        json.dumps(
-                            {
-                                "error": "Rate limit exceeded",
-                                "limit": decision.limit,
-                                "period": "second",
-                                "retry_after": decision.reset_after,
-                            }
-                        )
-                    )
-                    continue  # the message is dropped, the connection kept
-                try:
-                    doc = json.loads(message if isinstance(message, str) else (message or b"").decode())
-                except (ValueError, UnicodeDecodeError):
-                    doc = None
-                if not isinstance(doc, dict):
-                    await ws.send(json.dumps({"error": "Invalid value", "message": "send a JSON object"}))
-                    continue
-                for reply in session.handle(doc):
-                    await ws.send(json.dumps(reply, ensure_ascii=False))
-        finally:
-            if pump is not None:
-                pump.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await pump
-            ctx.hub.leave(sub)
+            async with background(_pump(ws, sub, session, ctx.unit.store)):
+                async for message in ws:
+                    for reply in _answer(ctx, request, session, message):
+                        await ws.send(json.dumps(reply, ensure_ascii=False))
+
+
+def _answer(ctx: Any, request: Request, session: V1Session, message: str | bytes | None) -> list[dict[str, Any]]:
+    limiter = ctx.ws_limiter
+    decision = limiter.hit(request.ip or "unknown", time.monotonic()) if limiter else None
+    if decision is not None and not decision.allowed:  # the message is dropped, the connection kept
+        return [
+            {
+                "error": "Rate limit exceeded",
+                "limit": decision.limit,
+                "period": "second",
+                "retry_after": decision.reset_after,
+            }
+        ]
+    try:
+        doc = json.loads(message if isinstance(message, str) else (message or b"").decode())
+    except (ValueError, UnicodeDecodeError):
+        doc = None
+    if not isinstance(doc, dict):
+        return [{"error": "Invalid value", "message": "send a JSON object"}]
+    return session.handle(doc)
 
 
 async def _pump(ws: WebsocketImplProtocol, sub: Subscriber, session: V1Session, store: StateStore) -> None:
