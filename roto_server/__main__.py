@@ -47,7 +47,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
     unit = device.unit
     if config.anonymous_read:
-        unit.store.set_facts({"userAuthentication": {"enabled": False}})
         log.warning("anonymous read access is on: anyone can read the state and the camera")
 
     store = unit.store
@@ -73,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     http, ws, c2 = config.rate_limits
     limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
-    app = create_app(device, Authenticator.for_device(creds.api_token, creds.admin_password), limits=limits)
+    users = Authenticator.for_device(creds.api_token, creds.admin_password)
+    app = create_app(device, users, limits=limits, anonymous_read=config.anonymous_read)
     base = f"http://{hosts[0]}:{port}"
     print(f"roto-server {__version__} listening on {config.host}:{port}", flush=True)
     print(f"  C2 HTTP API:       {base}/api", flush=True)

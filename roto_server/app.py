@@ -37,10 +37,20 @@ class RotoContext:
         return self.device.camera
 
 
-def create_app(device: Device, users: Authenticator, name: str = "roto", limits: RateLimits | None = None) -> Sanic:
-    """Build the app around an already booted device."""
+def create_app(
+    device: Device,
+    users: Authenticator,
+    name: str = "roto",
+    limits: RateLimits | None = None,
+    anonymous_read: bool = False,
+) -> Sanic:
+    """Build the app around an already booted device.
+
+    Anonymous viewers are let in while ``anonymous_read`` (the start-up flag, never saved) or
+    while the state's userAuthentication is disabled (a persisted setting an admin changes).
+    """
     store = device.unit.store
-    gate = Gate(users, anonymous_allowed=lambda: not store["userAuthentication"].get("enabled", True))
+    gate = Gate(users, anonymous_allowed=lambda: anonymous_read or not store["userAuthentication"].get("enabled", True))
     app: Sanic = Sanic(name, ctx=RotoContext(device, gate, Hub(store)), configure_logging=False)
     app.config.update(
         REQUEST_MAX_SIZE=MAX_BODY_BYTES,

@@ -116,8 +116,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--anonymous-read",
         action="store_true",
         default=env("ROTO_ANONYMOUS_READ", "").lower() in ("1", "true", "yes", "on"),
-        help="let clients without credentials read the state and the camera (viewer role); sets "
-        "userAuthentication to disabled at start (ROTO_ANONYMOUS_READ=1)",
+        help="let clients without credentials read the state and the camera (viewer role) while this "
+        "flag is given; not saved (an admin can also disable userAuthentication) (ROTO_ANONYMOUS_READ=1)",
     )
     for flag, variable, default, what in (
         ("--rate-limit-http", "ROTO_RATE_LIMIT_HTTP", 100, "v1 HTTP requests a minute per client"),

@@ -220,3 +220,10 @@ def test_anonymous_read_only_when_enabled(tmp_path: Path) -> None:
         assert requests.post(server.url("/api/recording/start"), timeout=5).status_code == 403
     finally:
         server.stop()
+    again = ServerProcess(tmp_path / "data")  # the flag is not saved: without it, credentials again
+    try:
+        assert requests.get(again.url("/api/status"), timeout=5).status_code == 401
+        again.post({"userAuthentication": {"enabled": False}}, auth=("admin", again.admin_password))
+        assert data(requests.get(again.url("/api/status"), timeout=5))["record"] == "stop"  # the state's way
+    finally:
+        again.stop()
