@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from generated_doc import write_or_check
+
 from roto_shared.catalogue import load_catalogue
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "state.md"
@@ -43,15 +45,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET} is out of date: run python scripts/catalogue_table.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.parent.mkdir(exist_ok=True)
-    TARGET.write_text(text)
-    return 0
+    return write_or_check(TARGET, render(), "python scripts/catalogue_table.py")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from generated_doc import write_or_check
+
 from roto_server.api.v1_mapping import V1_KEYS
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "v1-mapping.md"
@@ -35,14 +37,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv:
-        if not TARGET.exists() or TARGET.read_text() != text:
-            print(f"{TARGET} is out of date: run python scripts/v1_table.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text)
-    return 0
+    return write_or_check(TARGET, render(), "python scripts/v1_table.py")
 
 
 if __name__ == "__main__":
