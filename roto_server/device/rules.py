@@ -10,8 +10,6 @@ from typing import Any
 
 from .store import Refused, StateStore
 
-RECORDING_STATES = {"start": "recording", "release": "recording", "pause": "paused", "stop": "stopped"}
-
 
 def _requires(name: str, needed: dict[str, Any]) -> Any:
     def guard(store: StateStore, _value: Any) -> None:
