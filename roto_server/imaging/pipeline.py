@@ -41,6 +41,7 @@ class EncodedFrame:
     width: int
     height: int
     captured: float  # wall-clock time the frame was produced
+    begun: float = 0.0  # monotonic time its rendering began, before the live settings were read
 
 
 class FrameBus:
@@ -68,6 +69,7 @@ class _Processed:
     frame: np.ndarray
     settings: proc.ImagingSettings
     captured: float
+    begun: float
 
 
 @dataclass
@@ -152,14 +154,23 @@ class StreamService:
             bus.readers -= 1
             self._refresh_demand()
 
-    async def frames(self, width: int | None = None, kind: str = STREAM) -> AsyncGenerator[EncodedFrame, None]:
-        """Newest frames, one after another; a slow reader skips to the newest."""
+    async def frames(
+        self, width: int | None = None, kind: str = STREAM, *, since: float | None = None
+    ) -> AsyncGenerator[EncodedFrame, None]:
+        """Newest frames, one after another; a slow reader skips to the newest.
+
+        Only frames whose rendering began at or after ``since`` (monotonic; default: when the
+        first frame is asked for) are yielded: the bus may still hold a frame from before an
+        idle period, and a frame being rendered now may use settings older than the caller's.
+        """
+        since = time.monotonic() if since is None else since
         async with self.reader(width, kind) as bus:
             seq = 0
             while True:
                 frame = await bus.newer_than(seq)
                 seq = frame.seq
-                yield frame
+                if frame.begun >= since:
+                    yield frame
 
     async def snapshot(self, width: int | None = None) -> EncodedFrame:
         """A current frame: the newest if it is fresh, else the next one."""
@@ -192,11 +203,13 @@ class StreamService:
             if not self._wanted.wait(timeout=0.5):
                 next_at = time.monotonic()
                 continue
-            settings = self._settings()
             if self._paced:
                 delay = next_at - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+            begun = time.monotonic()  # taken before the settings are read: see frames()
+            settings = self._settings()
+            if self._paced:
                 fps = max((self._params(kind, settings).fps for kind, _ in self._active), default=settings.fps)
                 next_at = max(next_at + 1.0 / fps, time.monotonic() - 1.0 / fps)
             try:
@@ -213,7 +226,7 @@ class StreamService:
                 continue
             seq += 1
             with self._slot_ready:
-                self._slot = _Processed(seq, frame, settings, time.time())
+                self._slot = _Processed(seq, frame, settings, time.time(), begun)
                 self._slot_ready.notify()
             self.stats.produced += 1
 
@@ -274,7 +287,7 @@ class StreamService:
             log.error("JPEG encoding failed")
             return None
         self.stats.encodes[key] = self.stats.encodes.get(key, 0) + 1
-        return EncodedFrame(item.seq, buf.tobytes(), frame.shape[1], frame.shape[0], item.captured)
+        return EncodedFrame(item.seq, buf.tobytes(), frame.shape[1], frame.shape[0], item.captured, item.begun)
 
     def _publish(self, key: RenditionKey, frame: EncodedFrame) -> None:
         bus = self._buses.get(key)
