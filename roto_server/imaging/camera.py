@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from roto_server.device.settings import write_atomic
+from roto_server.device.space import shortage
 from roto_server.device.storage import StorageService
 from roto_server.device.store import ChangeEvent, Notice, Refused, StateStore
 from roto_server.recording.names import file_name, unused
@@ -92,6 +93,7 @@ class Camera:
         if not value:
             return False
         problem = self._storages.problem("recording") if self._storages else "no storages on this unit"
+        problem = problem or shortage(self._store["recordingStorage"], "a picture")
         if problem or self._storages is None:
             raise Refused(f"takePicture: {problem}")
         folder = self._storages.folder("recording", "pictures")

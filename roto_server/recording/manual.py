@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from roto_server.device import rules
+from roto_server.device.space import SpaceBudget, shortage
 from roto_server.device.storage import StorageService
 from roto_server.device.store import Notice, Refused, StateStore
 from roto_server.imaging.pipeline import StreamService
@@ -18,8 +19,6 @@ from .container import EXTENSION, SegmentWriter
 from .names import file_name, unused
 
 log = logging.getLogger("roto.recording")
-FREE_SPACE_RESERVE = 2 * 1024 * 1024  # stop before the very last bytes, like a real recorder
-USAGE_POLL_S = 2.0
 
 
 def failure_reason(exc: OSError) -> str:
@@ -52,7 +51,7 @@ class ManualRecorder:
         current = self._store["record"]
         new = rules.record_transition(current, wanted)
         if current == "stop" and new != "stop":
-            problem = self._storages.problem("recording")
+            problem = self._storages.problem("recording") or shortage(self._store["recordingStorage"], "a recording")
             if problem:
                 raise Refused(f"record: {problem}")
             self._begin()
@@ -88,9 +87,8 @@ class ManualRecorder:
     # -- the recording loop ------------------------------------------------------------------
     async def _run(self, folder: Any, usage: Any) -> None:
         writer: SegmentWriter | None = None
-        recorded, paused_total, pause_began = 0.0, 0.0, None
-        budget = (await asyncio.to_thread(usage))[2] - FREE_SPACE_RESERVE
-        budget_at, reported = time.monotonic(), -1
+        recorded, paused_total, pause_began, reported = 0.0, 0.0, None, -1
+        budget = SpaceBudget(usage)
         self._store.set_facts({"recordTime": 0})
         frames = self._stream.frames()
         try:
@@ -104,23 +102,21 @@ class ManualRecorder:
                     if pause_began is not None:
                         paused_total += frame.captured - pause_began
                         pause_began = None
-                    if time.monotonic() - budget_at > USAGE_POLL_S:
-                        budget = (await asyncio.to_thread(usage))[2] - FREE_SPACE_RESERVE
-                        budget_at = time.monotonic()
-                    if budget < len(frame.jpeg):
+                    if not await budget.allows(len(frame.jpeg)):
                         raise StorageFull()
                     if writer is None or writer.size != (frame.width, frame.height):
                         if writer is not None:
                             writer.close()
                         writer = self._open(folder, frame.width, frame.height)
                     writer.write(frame.jpeg, frame.captured - paused_total)
-                    budget -= len(frame.jpeg)
+                    budget.spend(len(frame.jpeg))
                     recorded = writer.duration
                     if int(recorded) != reported:
                         reported = int(recorded)
                         self._store.set_facts({"recordTime": reported})
         except OSError as exc:
             self._end_with(failure_reason(exc))
+            await self._storages.rescan_async()  # the next record=start sees the new free space at once
         finally:
             if writer is not None:
                 with contextlib.suppress(OSError):
