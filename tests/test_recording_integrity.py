@@ -3,6 +3,8 @@ first frame, backup storage switches, durable tags and one space budget for both
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,3 +112,104 @@ def test_settings_before_record_start_apply_from_the_first_frame(unit: ServerPro
     (path,) = recordings(root)
     info = closed(path)
     assert (info["width"], info["height"]) == (1280, 720)
+
+
+# -- item 11: the backup storage can be switched while backup runs; tags are durable; backup resumes ---------------
+def storage_uuid(server: ServerProcess, name: str) -> str:
+    def find() -> str | None:
+        disks = server.state("diskStorages")["diskStorages"]
+        return next((u for u, d in disks.items() if d["name"] == name), None)
+
+    return str(wait_for(find, what=f"storage {name}"))
+
+
+def tag_titles(folder: Path) -> list[str]:
+    with sqlite3.connect(f"file:{folder / 'index.sqlite3'}?mode=ro", uri=True) as db:
+        return [row[0] for row in db.execute("SELECT title FROM tags ORDER BY id")]
+
+
+def test_switching_the_backup_storage_moves_backup_and_tags_at_once(tmp_path: Path, root: Path) -> None:
+    data = tmp_path / "data"
+    unit = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    stick = make_storage(root, "stick") / "roto" / "backup"
+    internal = root / "internal" / "roto" / "backup"
+    try:
+        uid = storage_uuid(unit, "stick")
+        unit.post({**LEAN_BACKUP, "backupActive": True})
+        wait_for(lambda: list(internal.glob("*.mkv")), what="backup on the internal storage")
+        res = unit.post({"backupStorage": uid, "createTag": {"title": "after the switch"}})
+        tag = res.json()["createTag"]
+        assert tag["title"] == "after the switch" and "pending" not in tag
+        assert tag_titles(stick) == ["after the switch"]  # stored when the answer left
+        on_internal = sorted(internal.glob("*.mkv"))
+        wait_for(lambda: len(list(stick.glob("*.mkv"))) >= 2, what="segments on the stick")
+        assert sorted(internal.glob("*.mkv")) == on_internal  # nothing more went to the old storage
+        assert all(f["complete"] for f in backup_files(unit)[:-1])
+        assert unit.state("backupActive") == {"backupActive": True}
+    finally:
+        unit.stop()
+    again = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    try:
+        res = requests.get(again.url("/api/backup/tags"), params={"token": again.token}, timeout=10)
+        assert [t["title"] for t in res.json()["tags"]] == ["after the switch"]
+    finally:
+        again.stop()
+
+
+def test_backup_resumes_by_itself_when_its_storage_is_back(unit: ServerProcess, root: Path, tmp_path: Path) -> None:
+    stick = make_storage(root, "stick")
+    uid = storage_uuid(unit, "stick")
+    unit.post({**LEAN_BACKUP, "backupStorage": uid, "backupActive": True})
+    folder = stick / "roto" / "backup"
+    wait_for(lambda: list(folder.glob("*.mkv")), what="backup on the stick")
+    away = tmp_path / "unplugged"
+    stick.rename(away)
+    wait_for(lambda: unit.state("backupActive") == {"backupActive": False}, what="backup stopped")
+    before = len(list((away / "roto" / "backup").glob("*.mkv")))
+    away.rename(stick)
+    wait_for(lambda: unit.state("backupActive") == {"backupActive": True}, what="backup resumed")
+    assert "Visual Backup resumed on stick" in unit.log()
+    wait_for(lambda: len(list(folder.glob("*.mkv"))) > before, what="a new segment after the return")
+    unit.post({"backupActive": False})
+
+
+# -- item 12: one space budget for manual recording, pictures and Visual Backup ------------------------------------
+def tree_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_full_storage_refuses_recording_and_pictures_up_front(unit: ServerProcess, root: Path) -> None:
+    stick = make_storage(root, "full", quota=8 * 1024 * 1024)
+    (stick / "other-data.bin").write_bytes(bytes(7 * 1024 * 1024))
+    uid = storage_uuid(unit, "full")
+    unit.post({"recordingStorage": uid})
+    wait_for(lambda: unit.state("recordingStorage")["recordingStorage"].get("free", 1 << 30) < 2 << 20, what="full")
+    res = unit.post({"record": "start", "takePicture": True})
+    assert res.json() == {"record": "stop", "takePicture": False}
+    messages = {n["variable"]: n["message"] for n in json.loads(res.headers["X-Roto-Notices"])}
+    assert "the storage full is full" in messages["record"] and "MB free" in messages["takePicture"]
+    assert not (stick / "roto" / "recordings").exists() or not list((stick / "roto" / "recordings").iterdir())
+
+
+def test_backup_keeps_within_the_quota_and_frees_the_oldest_files(unit: ServerProcess, root: Path) -> None:
+    quota = 56 * 1024 * 1024
+    stick = make_storage(root, "small", quota=quota)
+    uid = storage_uuid(unit, "small")
+    unit.post({**LEAN_BACKUP, "backupFps": 1, "backupStorage": uid, "backupUseCompleteSpace": False})
+    assert unit.post({"backupActive": True}).json() == {"backupActive": True}  # an hour fits by the model
+    unit.post({"backupFps": 30, "backupPictureQuality": 100})  # ...but now the real bytes are far more
+    folder = stick / "roto" / "backup"
+    seen: set[str] = set()
+    peak = 0
+
+    def filled_and_freed() -> bool:
+        nonlocal peak
+        peak = max(peak, tree_size(stick))
+        names = {p.name for p in folder.glob("*.mkv")}
+        seen.update(names)
+        return peak > quota or len(seen) > len(names)
+
+    wait_for(filled_and_freed, timeout=60, what="the storage filled and the oldest file deleted")
+    assert peak <= quota
+    assert unit.state("backupActive") == {"backupActive": True}
+    unit.post({"backupActive": False})

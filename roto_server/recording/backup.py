@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from roto_server.device import capacity
+from roto_server.device.space import SpaceBudget
 from roto_server.device.storage import Storage, StorageService
-from roto_server.device.store import Notice, Refused, StateStore
+from roto_server.device.store import ChangeEvent, Notice, Refused, StateStore
 from roto_server.imaging.pipeline import BACKUP, StreamService
 
 from .container import EXTENSION, SegmentWriter, finalise, probe
 from .index import BackupIndex, TagRow, plan_deletions
-from .manual import failure_reason
+from .manual import StorageFull, failure_reason
 from .names import file_name, unused
 
 log = logging.getLogger("roto.backup")
@@ -27,6 +29,7 @@ INDEX_NAME = "index.sqlite3"
 CAPACITY_PERIOD_S = 2.0
 INDEX_UPDATE_S = 1.0
 FUTURE_SLACK_S = 5.0
+ROOM_SECONDS = 60  # when the storage fills up, free room for this much video (at most one segment) at once
 
 
 @dataclass
@@ -35,6 +38,15 @@ class _Segment:
     writer: SegmentWriter
     start: float
     saved_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Reserved:
+    """The index row of the next segment, made before its first frame so a tag can be stored at once."""
+
+    storage_uuid: str
+    file_id: int
+    path: Path
 
 
 class VisualBackup:
@@ -50,10 +62,12 @@ class VisualBackup:
         self._ticker: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._segment: _Segment | None = None
-        self._pending_tags: list[tuple[float, float, str, str]] = []
+        self._reserved: _Reserved | None = None
         self._storage_uuid: str | None = None
+        self._resume_when_back = False  # stopped because the storage went away: resume when it is back
         store.set_handler("backupActive", self._set_active)
         store.set_handler("createTag", self._create_tag)
+        store.subscribe(self._on_change)
         storages.lost.append(self._storage_lost)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -66,6 +80,7 @@ class VisualBackup:
             try:
                 self._begin()
             except Refused as exc:
+                self._resume_when_back = storage is None
                 self._store.set_facts({"backupActive": False})
                 self._store.announce(Notice("backupActive", f"Visual Backup not resumed: {exc}", "error"))
         self._ticker = asyncio.get_running_loop().create_task(self._publish_capacity_forever())
@@ -101,7 +116,30 @@ class VisualBackup:
             self._begin()
         elif not on and self.running:
             self._stop.set()
+        self._resume_when_back = False
         return on
+
+    def _on_change(self, event: ChangeEvent) -> None:
+        """Follow the backup storage: a new selection takes over at once, a returning storage resumes backup."""
+        if "backupStorage" not in event.changes:
+            return
+        selected = self._storages.selection["backup"]
+        if self.running and selected != self._storage_uuid:
+            self._follow("Visual Backup continues on {}")
+        elif not self.running and self._resume_when_back and self._storages.storage("backup") is not None:
+            self._follow("Visual Backup resumed on {}")
+
+    def _follow(self, message: str) -> None:
+        self._resume_when_back = False
+        try:
+            self._begin()
+        except Refused as exc:
+            self._end_with(str(exc).removeprefix("backupActive: "))
+            return
+        storage = self._storages.storage("backup")
+        assert storage is not None
+        self._store.set_facts({"backupActive": True})
+        self._store.announce(Notice("backupActive", message.format(storage.name), "info"))
 
     def _begin(self) -> None:
         problem = self._storages.problem("backup")
@@ -118,9 +156,11 @@ class VisualBackup:
                 f"freeable on {storage.name}, but only {available} s are ({self._store['backupResolution']}, "
                 f"{self._store['backupFps']} fps, quality {self._store['backupPictureQuality']})"
             )
+        self._stop.set()  # a run on another storage closes its segment; the new run waits for that
         self._stop = asyncio.Event()
         self._storage_uuid = storage.uuid
-        self._task = asyncio.get_running_loop().create_task(self._run(storage, index))
+        previous = self._task
+        self._task = asyncio.get_running_loop().create_task(self._run(storage, index, self._stop, previous))
 
     def _bps(self) -> float:
         s = self._store
@@ -137,7 +177,8 @@ class VisualBackup:
 
     def _storage_lost(self, uid: str) -> None:
         if uid == self._storage_uuid and self.running:
-            self._end_with("the storage was removed")
+            self._end_with("the storage was removed; it resumes when the storage is back")
+            self._resume_when_back = True
         index = self._indexes.pop(uid, None)
         if index is not None:
             index.close()
@@ -146,17 +187,23 @@ class VisualBackup:
         self._stop.set()
         self._store.set_facts({"backupActive": False})
         self._store.announce(Notice("backupActive", f"Visual Backup stopped: {reason}", "error"))
+        self._drop_reservation(f"Visual Backup stopped before the tagged segment began ({reason})")
 
     # -- recording loop ------------------------------------------------------------------------
-    async def _run(self, storage: Storage, index: BackupIndex) -> None:
+    async def _run(
+        self, storage: Storage, index: BackupIndex, stop: asyncio.Event, previous: asyncio.Task[None] | None
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # the run on the storage switched away from closes its segment first
         folder = storage.path / "roto" / "backup"
+        budget = SpaceBudget(storage.usage)
         frames = self._stream.frames(kind=BACKUP)
         log.info("Visual Backup recording on %s in %s s segments", storage.name, self.segment_seconds)
         try:
             await self._enforce_ring(storage, index)
             async with contextlib.aclosing(frames):
                 async for frame in frames:
-                    if self._stop.is_set():
+                    if stop.is_set():
                         break
                     seg = self._segment
                     if seg is not None and (
@@ -166,30 +213,65 @@ class VisualBackup:
                         self._close_segment(index)
                         await self._enforce_ring(storage, index)
                         seg = None
+                    if not await budget.allows(len(frame.jpeg)):
+                        self._close_segment(index)
+                        seg = None
+                        await self._make_room(index, folder, budget, self._room_for(len(frame.jpeg)))
                     if seg is None:
-                        seg = self._open_segment(index, folder, frame.width, frame.height, frame.captured)
+                        seg = self._open_segment(storage, index, folder, frame.width, frame.height, frame.captured)
                     seg.writer.write(frame.jpeg, frame.captured)
+                    budget.spend(len(frame.jpeg))
                     if frame.captured - seg.saved_at >= INDEX_UPDATE_S:
                         index.extend(seg.file_id, seg.start + seg.writer.duration, seg.writer.bytes)
                         seg.saved_at = frame.captured
         except OSError as exc:
-            self._end_with(failure_reason(exc))
+            if self._task is asyncio.current_task():
+                self._end_with(failure_reason(exc))
+            else:
+                log.error("Visual Backup on %s ended: %s", storage.name, failure_reason(exc))
         finally:
             if self._segment is not None:
                 with contextlib.suppress(OSError):
                     self._close_segment(index)
-            self._storage_uuid = None
-            log.info("Visual Backup stopped")
+            if self._task is asyncio.current_task():
+                self._storage_uuid = None
+                self._drop_reservation("Visual Backup stopped before the tagged segment began")
+            log.info("Visual Backup on %s stopped", storage.name)
 
-    def _open_segment(self, index: BackupIndex, folder: Path, width: int, height: int, start: float) -> _Segment:
-        name = file_name("backup", self._store["changeBackupPostName"], start, EXTENSION)
-        path = unused(folder, name)
+    def _room_for(self, frame_bytes: int) -> int:
+        return frame_bytes * int(self._store["backupFps"]) * int(min(self.segment_seconds, ROOM_SECONDS))
+
+    async def _make_room(self, index: BackupIndex, folder: Path, budget: SpaceBudget, need: int) -> None:
+        """The storage filled up between two turns of the ring buffer (the capacity model guessed low, or other
+        files share the storage): delete the oldest deletable files until ``need`` bytes fit, else stop."""
+        room = await budget.measure()
+        doomed: list[tuple[int, str]] = []
+        for file_id, name, _, size in index.deletable():
+            if room >= need:
+                break
+            doomed.append((file_id, name))
+            room += size
+        if doomed:
+            await asyncio.to_thread(_unlink_all, [folder / name for _, name in doomed])
+            index.remove_files(file_id for file_id, _ in doomed)
+            log.info("storage full: deleted the %d oldest untagged backup file(s)", len(doomed))
+            room = await budget.measure()
+        if room < need:
+            raise StorageFull()
+
+    def _open_segment(
+        self, storage: Storage, index: BackupIndex, folder: Path, width: int, height: int, start: float
+    ) -> _Segment:
+        reserved = self._reserved
+        if reserved is not None and reserved.storage_uuid == storage.uuid:
+            self._reserved = None  # a tag is waiting in this row already
+            file_id, path = reserved.file_id, reserved.path
+        else:
+            path = unused(folder, file_name("backup", self._store["changeBackupPostName"], start, EXTENSION))
+            file_id = index.open_file(path.name, start)
         writer = SegmentWriter(path, width, height, self._store["backupFps"])
-        seg = self._segment = _Segment(index.open_file(path.name, start), writer, start, start)
-        for moment, created, title, note in self._pending_tags:
-            index.add_tag(seg.file_id, max(moment, start), created, title, note)
-        self._pending_tags.clear()
-        return seg
+        self._segment = _Segment(file_id, writer, start, start)
+        return self._segment
 
     def _close_segment(self, index: BackupIndex) -> None:
         seg, self._segment = self._segment, None
@@ -230,13 +312,39 @@ class VisualBackup:
         moment = now if moment is None else float(moment)
         storage = self._storages.storage("backup")
         index = self.index_for(storage) if storage is not None else None
-        row = index.covering(moment) if index is not None else None
-        if row is None or index is None:
-            if self.running and moment >= now - FUTURE_SLACK_S:
-                self._pending_tags.append((moment, now, title, note))  # for the segment about to open
-                return {"pending": True, "creationTime": moment, "title": title, "note": note}
-            raise Refused(f"createTag: no backup file covers {_iso(moment)}")
-        return index.add_tag(row.id, moment, now, title, note).as_json()
+        if storage is None or index is None:
+            raise Refused("createTag: the backup storage is not connected")
+        row = index.covering(moment)
+        if row is not None:
+            return index.add_tag(row.id, moment, now, title, note).as_json()
+        if self.running and moment >= now - FUTURE_SLACK_S:
+            # the segment that will hold this moment has no frame yet (backup just started, a split, or a
+            # storage switch): its row is made now, so the tag is in the index before the answer leaves
+            file_id = self._reserve(storage, index, now)
+            return index.add_tag(file_id, max(moment, now), now, title, note).as_json()
+        raise Refused(f"createTag: no backup file covers {_iso(moment)}")
+
+    def _reserve(self, storage: Storage, index: BackupIndex, start: float) -> int:
+        if self._reserved is not None and self._reserved.storage_uuid == storage.uuid:
+            return self._reserved.file_id
+        self._drop_reservation("the backup storage was switched before the tagged segment began")
+        folder = storage.path / "roto" / "backup"
+        path = unused(folder, file_name("backup", self._store["changeBackupPostName"], start, EXTENSION))
+        self._reserved = _Reserved(storage.uuid, index.open_file(path.name, start), path)
+        return self._reserved.file_id
+
+    def _drop_reservation(self, reason: str) -> None:
+        """A reserved row whose segment never began: remove it and say that its tags are gone."""
+        reserved, self._reserved = self._reserved, None
+        if reserved is None:
+            return
+        index = self._indexes.get(reserved.storage_uuid)
+        try:
+            if index is not None:
+                index.remove_files([reserved.file_id])
+        except sqlite3.Error as exc:  # a storage just pulled: the next reconcile drops the row (no file)
+            log.warning("could not remove the reserved backup row: %s", exc)
+        self._store.announce(Notice("createTag", f"tag not kept: {reason}", "error"))
 
     def remove_tag(self, storage: Storage, tag_id: int) -> bool:
         index = self.index_for(storage, create=False)
