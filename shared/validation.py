@@ -60,25 +60,25 @@ def _as_bool(name: str, raw: Any, text: bool) -> bool:
             return True
         if low in _FALSE:
             return False
-    raise _fail(name, f"expected a boolean (true or false), got {raw!r}")
+    raise _fail(name, f"expected a boolean (true or false), got {raw!r:.80}")
 
 
 def _as_number(name: str, raw: Any, text: bool) -> float | int:
     if isinstance(raw, str) and text:
         if not raw.isascii():  # int() would take '١٢' as 12 and fail on '²'
-            raise _fail(name, f"expected a number written with the digits 0-9, got {raw!r}")
+            raise _fail(name, f"expected a number written with the digits 0-9, got {raw!r:.80}")
         try:
             num: float | int = int(raw.strip())
         except ValueError:
             try:
                 num = float(raw.strip())
             except ValueError:
-                raise _fail(name, f"expected a number, got {raw!r}") from None
+                raise _fail(name, f"expected a number, got {raw!r:.80}") from None
         raw = num
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise _fail(name, f"expected a number, got {raw!r}")
+        raise _fail(name, f"expected a number, got {raw!r:.80}")
     if isinstance(raw, float) and not math.isfinite(raw):
-        raise _fail(name, f"expected a finite number, got {raw!r}")
+        raise _fail(name, f"expected a finite number, got {raw!r:.80}")
     if isinstance(raw, int) and abs(raw) > MAX_MAGNITUDE:
         raise _fail(name, f"expected a number between -1e15 and 1e15, got one with {len(str(abs(raw)))} digits")
     return raw
@@ -105,7 +105,7 @@ def clamp_number(name: str, value: float, lo: float | None, hi: float | None) ->
 def _check_options(var: Variable, value: Any) -> None:
     if var.options is not None and value not in var.options:
         allowed = ", ".join(repr(o) for o in var.options)
-        raise _fail(var.name, f"{value!r} is not one of {allowed}")
+        raise _fail(var.name, f"{value!r:.80} is not one of {allowed}")
 
 
 @cache
@@ -127,9 +127,9 @@ def _check_string(var: Variable, value: str) -> None:
     if var.pattern == "name" and not _NAME_RE.match(value):
         raise _fail(var.name, "only letters, digits, space, '_', '-' and '.' are allowed in file names")
     if var.pattern == "host" and not _HOST_RE.match(value):
-        raise _fail(var.name, f"{value!r} is not a valid host name or IPv4 address")
+        raise _fail(var.name, f"{value!r:.80} is not a valid host name or IPv4 address")
     if var.pattern == "timezone" and value not in _timezones():
-        raise _fail(var.name, f"{value!r} is not a known IANA time zone (e.g. 'Europe/Berlin')")
+        raise _fail(var.name, f"{value!r:.80} is not a known IANA time zone (e.g. 'Europe/Berlin')")
 
 
 def parse_timestamp(name: str, raw: Any) -> float:
@@ -144,7 +144,7 @@ def parse_timestamp(name: str, raw: Any) -> float:
             pass
         else:
             if stamp.tzinfo is None:
-                raise _fail(name, f"{raw!r} has no UTC offset; write e.g. 2024-05-01T13:45:00+02:00")
+                raise _fail(name, f"{raw!r:.80} has no UTC offset; write e.g. 2024-05-01T13:45:00+02:00")
             try:
                 seconds = stamp.timestamp()
             except (OverflowError, ValueError, OSError):  # an offset pushing year 1 or 9999 out of range
@@ -165,7 +165,7 @@ def _coerce_field(var: str, key: str, spec: Field, raw: Any) -> Any:
         return _as_bool(label, raw, False)
     if spec.type == "string":
         if not isinstance(raw, str):
-            raise _fail(label, f"expected a string, got {raw!r}")
+            raise _fail(label, f"expected a string, got {raw!r:.80}")
         if len(raw) > 1000:
             raise _fail(label, "at most 1000 characters allowed")
         _check_unicode(label, raw)
@@ -182,13 +182,13 @@ def _coerce_object(var: Variable, raw: Any, text: bool) -> dict[str, Any]:
         except JsonInputError as exc:
             raise _fail(var.name, f"expected a JSON object: {exc}") from None
     if not isinstance(raw, dict):
-        raise _fail(var.name, f"expected a JSON object, got {raw!r}")
+        raise _fail(var.name, f"expected a JSON object, got {raw!r:.80}")
     if not var.fields:
         return raw
     unknown = sorted(set(raw) - set(var.fields))
     if unknown:
         allowed = ", ".join(var.fields)
-        raise _fail(var.name, f"unknown member(s) {', '.join(unknown)}; allowed: {allowed}")
+        raise _fail(var.name, f"unknown member(s) {', '.join(unknown)[:200]}; allowed: {allowed}")
     return {k: _coerce_field(var.name, k, var.fields[k], v) for k, v in raw.items()}
 
 
@@ -218,7 +218,7 @@ def coerce(var: Variable, raw: Any, *, text: bool = False) -> Coerced:
         return Coerced(clamped.value, clamped.note or note)
     if kind == "string":
         if not isinstance(raw, str):
-            raise _fail(var.name, f"expected a string, got {raw!r}")
+            raise _fail(var.name, f"expected a string, got {raw!r:.80}")
         _check_options(var, raw)
         _check_string(var, raw)
         return Coerced(raw)
@@ -226,7 +226,7 @@ def coerce(var: Variable, raw: Any, *, text: bool = False) -> Coerced:
         return Coerced(_coerce_object(var, raw, text))
     if kind == "array":
         if not isinstance(raw, list):
-            raise _fail(var.name, f"expected a JSON array, got {raw!r}")
+            raise _fail(var.name, f"expected a JSON array, got {raw!r:.80}")
         return Coerced(raw)
     raise _fail(var.name, f"unsupported type {kind}")
 
