@@ -7,7 +7,6 @@ the one JSON error shape with the spec's codes (400, 401, 403, 404, 429).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import time
 from pathlib import Path
@@ -295,8 +294,8 @@ def install(app: Sanic) -> None:
     @app.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
+            body = decode_json(request.body or b"{}")
+        except JsonInputError:
             body = None
         if (
             not isinstance(body, dict)
