@@ -34,7 +34,8 @@ def render() -> str:
         kind = var.type if not var.write_type else f"{var.type} (written as {var.write_type})"
         extra = " Relative." if var.relative else ""
         if var.requires:
-            extra += " Needs " + ", ".join(f"{k}={str(v).lower()}" for k, v in var.requires.items()) + "."
+            needed = ", ".join(f"{k}={str(v).lower()}" for k, v in var.requires.items())
+            extra += f" Acts only while {needed}; written otherwise, it is kept for then."
         allowed = var.range_text().replace("|", "\\|")
         lines.append(
             f"| `{var.name}` | {kind} | {var.access} | {allowed} | {var.unit or ''} "

@@ -43,7 +43,13 @@ def test_query_order_is_execution_order(server: ServerProcess) -> None:
     res = requests.get(base + "&redGain=-5&whiteBalance=true&get=[redGain,whiteBalance]", timeout=5)
     assert res.json() == {"redGain": -5, "whiteBalance": True}
     res = requests.get(base + "&redGain=12&whiteBalance=false", timeout=5)
-    assert res.json() == {"redGain": -5, "whiteBalance": False}
+    assert res.json() == {"redGain": 12, "whiteBalance": False}  # kept while whiteBalance was on
+    notice = json.loads(res.headers["X-Roto-Notices"])[0]
+    assert notice == {
+        "variable": "redGain",
+        "level": "info",
+        "message": "redGain: kept; takes effect when whiteBalance is false",
+    }
 
 
 def test_post_body_in_key_order_with_relative_pan_and_zoom(server: ServerProcess) -> None:

@@ -33,7 +33,7 @@ async def test_state_mirror_set_get_and_answers(shared_server: ServerProcess) ->
         await until(lambda: device.state["pip"] == 2)
         assert any(isinstance(e, StateChanged) and e.changes.get("pip") == 2 for e in events)
         answer = await device.apply({"sharpness": 99, "brightness": 3})
-        assert answer.values == {"sharpness": 15, "brightness": 0}
+        assert answer.values == {"sharpness": 15, "brightness": 3}  # brightness kept while exposure is on
         assert {n["variable"] for n in answer.notices} == {"sharpness", "brightness"}
         assert await device.get("pip", "sharpness") == {"pip": 2, "sharpness": 15}
         await device.set(recordingStorage="nope")

@@ -37,14 +37,16 @@ def test_ops_apply_in_written_order() -> None:
     assert first.values == {"whiteBalance": False, "redGain": 10}
     store.apply([Set("whiteBalance", True)], "operator")
     second = store.apply([Set("redGain", 20), Set("whiteBalance", False), Get("redGain")], "operator")
-    assert second.values == {"redGain": 10, "whiteBalance": False}
-    assert any("whiteBalance" in n.message for n in second.notices)
+    assert second.values == {"redGain": 20, "whiteBalance": False}
+    # written while whiteBalance was still on: kept, and the note says when it acts
+    assert [(n.variable, n.level) for n in second.notices] == [("redGain", "info")]
+    assert "takes effect when whiteBalance is false" in second.notices[0].message
 
 
 def test_query_text_is_converted_to_catalogue_types() -> None:
     store = make_store()
     res = store.apply([Set("light0", "false"), Set("contrast", "1.5"), Set("gain", "7")], "operator", text=True)
-    assert res.values == {"light0": False, "contrast": 1.5, "gain": 0}  # gain needs exposure off
+    assert res.values == {"light0": False, "contrast": 1.5, "gain": 7}  # kept; acts once exposure is off
     res = store.apply([Set("exposure", "false"), Set("gain", "7"), Set("contrast", "1.5")], "operator", text=True)
     assert res.values == {"exposure": False, "gain": 7, "contrast": 1.5}
 
@@ -124,6 +126,44 @@ def test_handler_refusal_leaves_value() -> None:
     store.set_handler("record", no_storage)
     res = store.apply([Set("record", "start")], "operator")
     assert res.values == {"record": "stop"} and res.notices[0].message == "record: no storage"
+
+
+def test_dependent_settings_are_kept_and_act_once_the_switch_is_off() -> None:
+    store = make_store()
+    res = store.apply([Set("brightness", 3), Set("expo", 20.0), Set("blueGain", -9)], "operator")
+    assert res.values == {"brightness": 3, "expo": 20.0, "blueGain": -9}
+    assert [n.message for n in res.notices] == [
+        "brightness: kept; takes effect when exposure is false",
+        "expo: kept; takes effect when exposure is false",
+        "blueGain: kept; takes effect when whiteBalance is false",
+    ]
+    assert all(n.level == "info" for n in res.notices) and res.changes == res.values
+    quiet = store.apply([Set("exposure", False), Set("brightness", 4)], "operator")
+    assert quiet.notices == [] and store["brightness"] == 4
+
+
+def test_an_unexpected_error_in_one_write_keeps_the_others_and_announces_them() -> None:
+    store = make_store()
+    seen: list[ChangeEvent] = []
+    store.subscribe(seen.append)
+
+    def broken(value: Any) -> Any:
+        raise RuntimeError("a bug in a setter")
+
+    store.set_handler("changePostName", broken)
+    res = store.apply([Set("light0", False), Set("changePostName", "x"), Set("sharpness", 7)], "operator")
+    assert res.values == {"light0": False, "changePostName": "", "sharpness": 7}
+    assert [(n.variable, n.level) for n in res.notices] == [("changePostName", "error")]
+    assert "see the server log" in res.notices[0].message
+    assert [dict(e.changes) for e in seen] == [{"light0": False, "sharpness": 7}]
+
+
+def test_check_reports_refusals_without_applying_anything() -> None:
+    store = make_store(heads=(True, False))
+    ops = [Set("light0", False), Set("cameraSwitch", True), Set("pip", 9), Set("httpPort", 8080), Get("light0")]
+    refused = store.check(ops, "operator")
+    assert [n.variable for n in refused] == ["cameraSwitch", "pip", "httpPort"]
+    assert store["light0"] is True and store.check([Set("brightness", 3)], "operator") == []
 
 
 def test_record_transitions() -> None:

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from websocket import WebSocket, WebSocketBadStatusException, create_connection
 
+from roto_server.api import v1_ops
 from roto_server.api.v1_mapping import BY_KEY, V1_KEYS, InvalidV1Value, to_v1
+from roto_server.device import rules
+from roto_server.device.store import StateStore
 from roto_shared.catalogue import load_catalogue
 from tests.server_process import ServerProcess
 
@@ -86,11 +89,16 @@ def test_v1_set_get_errors_and_broadcast_both_ways(server: ServerProcess) -> Non
     assert first["cam1-exists"] is True and first["main-camera"] == 1 and first["resolution"] == "1920x1080"
     c2 = create_connection(server.ws_url, timeout=10)
     c2.recv()
-    ws.send(json.dumps({"brightness": 75}))  # auto exposure is on: C2 refuses manual brightness
+    ws.send(json.dumps({"brightness": 75}))  # auto exposure is on: kept, acts once it is off
     answer = until(ws, lambda m: "info" in m)
-    assert answer == {"brightness": 50, "info": []}
-    error = until(ws, lambda m: m.get("key") == "brightness")
-    assert error["error"] == "Invalid value" and "exposure" in error["message"]
+    notices = answer.pop("notices")
+    assert answer == {"brightness": 75, "info": ["brightness"]}  # reads back as written, not 79
+    assert [(n["key"], n["level"]) for n in notices] == [("brightness", "info"), ("brightness", "info")]
+    assert notices[0]["message"] == "brightness: kept; takes effect when auto-exposure is false"
+    assert "nearest step (79)" in notices[1]["message"]
+    assert until(c2, lambda m: "brightness" in m)["brightness"] == 4
+    ws.send(json.dumps({"get": ["brightness"]}))
+    assert until(ws, lambda m: "brightness" in m) == {"brightness": 75}
     ws.send(json.dumps({"auto-exposure": False, "brightness": 100}))
     answer = until(ws, lambda m: "info" in m)
     assert answer == {"auto-exposure": False, "brightness": 100, "info": ["auto-exposure", "brightness"]}
@@ -109,6 +117,26 @@ def test_v1_set_get_errors_and_broadcast_both_ways(server: ServerProcess) -> Non
     assert until(ws, lambda m: "resolution" in m and "info" not in m) == {"brightness": 100, "resolution": "1920x1080"}
     ws.close()
     c2.close()
+
+
+def test_a_v1_batch_is_all_or_nothing_and_speaks_v1() -> None:
+    store = StateStore(load_catalogue())
+    rules.install(store)
+    store.set_facts({"cam0Exists": True, "cam1Exists": False})
+    result = v1_ops.write(store, "operator", {"cam1-light": False, "contrast": 10, "cam2-light": True})
+    assert result.values == {} and result.changed == []
+    assert result.errors == [
+        {
+            "error": "Invalid value",
+            "key": "cam2-light",
+            "message": "cam2-light belongs to camera 2, which is not connected",
+        }
+    ]
+    assert store["light0"] is True and store["contrast"] == store.catalogue["contrast"].default  # nothing applied
+    assert v1_ops.v1_text("brightness: kept; takes effect when exposure is false") == (
+        "brightness: kept; takes effect when auto-exposure is false"
+    )
+    assert v1_ops.v1_text("cameraSwitch: camera head 1 is not connected") == "main-camera: camera 2 is not connected"
 
 
 def test_in_band_login(shared_server: ServerProcess) -> None:

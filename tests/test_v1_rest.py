@@ -145,7 +145,17 @@ def test_settings_in_v1_units(server: ServerProcess) -> None:
     )
     assert res.status_code == 400 and res.json()["field"] == "brightness"
     assert res.json()["errors"][0]["message"] == "Value must be between 0 and 100"
-    assert server.state("exposure") == {"exposure": False}  # the valid part was applied, in order
+    assert server.state("exposure") == {"exposure": True} and res.json()["applied"] == {}  # all or nothing
+    res = requests.post(server.url("/api/settings"), json={"contrast": 10, "record": "pause"}, auth=auth, timeout=5)
+    assert res.status_code == 400 and res.json()["field"] == "record"  # refused when run: contrast is put back
+    assert data(requests.get(server.url("/api/settings"), auth=auth, timeout=5))["contrast"] == settings["contrast"]
+    answer = data(requests.post(server.url("/api/settings"), json={"brightness": 75}, auth=auth, timeout=5))
+    assert answer["brightness"] == 75 and answer["info"] == ["brightness"]
+    assert any("nearest step (79)" in n["message"] for n in answer["notices"])
+    assert server.state("brightness") == {"brightness": 4}
+    assert data(requests.get(server.url("/api/settings"), auth=auth, timeout=5))["brightness"] == 75
+    server.post({"brightness": 5})
+    assert data(requests.get(server.url("/api/settings"), auth=auth, timeout=5))["brightness"] == 86
     assert requests.post(server.url("/api/settings/nope"), data="1", auth=auth, timeout=5).status_code == 404
     res = requests.post(server.url("/api/settings"), json={"cam1-exists": False}, auth=auth, timeout=5)
     assert res.status_code == 403

@@ -16,6 +16,7 @@ from roto_server.api.c2_protocol import BadRequest, ops_from_object, ops_from_qu
 from roto_server.api.hub import Subscriber, background
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
 from roto_server.device.store import ApplyResult, Get, Notice, Op
+from roto_shared.json_input import JsonInputError, decode_json
 
 log = logging.getLogger("roto.c2")
 PATH = "/api"
@@ -83,12 +84,10 @@ def _handle_message(ctx: Any, sub: Subscriber, role: str, message: str | bytes |
     if message is None:
         return
     try:
-        if isinstance(message, bytes):
-            message = message.decode("utf-8")
         try:
-            doc = json.loads(message)
-        except ValueError as exc:
-            raise BadRequest(f"not valid JSON ({exc})") from None
+            doc = decode_json(message)
+        except JsonInputError as exc:
+            raise BadRequest(str(exc), field=exc.field) from None
         if not isinstance(doc, dict):
             raise BadRequest("a message must be a JSON object of variables")
         ops = ops_from_object(doc)

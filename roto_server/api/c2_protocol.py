@@ -7,12 +7,12 @@ setter whose text is converted to the catalogue type. POST: a JSON object whose
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
 from roto_server.device.store import Get, Op, Set
+from roto_shared.json_input import JsonInputError, decode_json
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -53,9 +53,9 @@ def parse_body(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from None
+        doc = decode_json(body)
+    except JsonInputError as exc:
+        raise BadRequest(f"body: {exc}", field=exc.field) from None
     if not isinstance(doc, dict):
         raise BadRequest(f"body must be a JSON object of variables, got {type(doc).__name__}")
     return doc

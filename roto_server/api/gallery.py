@@ -19,7 +19,8 @@ from roto_server.device.storage import Storage
 from roto_server.device.store import Refused, Set
 from roto_server.recording.index import FileRow
 from roto_shared.catalogue import ROLE_RANK
-from roto_shared.validation import InvalidValue, parse_timestamp
+from roto_shared.json_input import JsonInputError, decode_json
+from roto_shared.validation import InvalidValue, coerce, parse_timestamp
 
 MKV = "video/x-matroska"
 
@@ -31,12 +32,21 @@ def _split_id(text: str, what: str) -> tuple[str, int]:
     return uid, int(number)
 
 
+def _json_body(request: Request, empty: Any) -> Any:
+    if not request.body:
+        return empty
+    try:
+        return decode_json(request.body)
+    except JsonInputError as exc:
+        raise ApiError(400, f"body: {exc}", field=exc.field) from None
+
+
 def _time_arg(request: Request, name: str) -> float | None:
     text = request.args.get(name)
     if text is None:
         return None
     try:
-        return parse_timestamp(name, float(text) if text.replace(".", "", 1).isdigit() else text)
+        return parse_timestamp(name, float(text) if text.isascii() and text.replace(".", "", 1).isdigit() else text)
     except InvalidValue as exc:
         raise ApiError(400, str(exc), field=name) from None
 
@@ -118,9 +128,13 @@ def install(app: Sanic) -> None:
     @app.post("/api/backup/tags")
     async def create_tag(request: Request) -> HTTPResponse:
         who = principal(request, ctx.gate)
-        body = request.json if request.body else {}
+        body = _json_body(request, {})
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object with creationTime, title and note (all optional)")
+        try:  # bad input is the client's error (400), not a conflict with the device's state
+            coerce(ctx.unit.store.catalogue["createTag"], body)
+        except InvalidValue as exc:
+            raise ApiError(400, str(exc), field=exc.field) from None
         result = ctx.unit.store.apply([Set("createTag", body)], who.role)
         if result.notices:
             raise ApiError(409 if "createTag" in result.values else 403, result.notices[0].message, field="createTag")
@@ -150,7 +164,7 @@ def install(app: Sanic) -> None:
     @app.post("/api/storages/net")
     async def add_net_storage(request: Request) -> HTTPResponse:
         need(request, "admin")
-        body = request.json if request.body else None
+        body = _json_body(request, None)
         if not isinstance(body, dict) or not isinstance(body.get("path"), str):
             raise ApiError(400, 'body must be {"path": "/mounted/folder", "name": "optional"}', field="path")
         try:

@@ -22,7 +22,8 @@ def _preview_width(request: Request) -> int | None:
     text = request.args.get("width")
     if text is None:
         return None
-    if not text.isdigit() or not 16 <= int(text) <= 8192:
+    # isdigit() alone accepts '²' and other digits int() cannot read
+    if not (text.isascii() and text.isdigit()) or not 16 <= int(text) <= 8192:
         raise ApiError(400, "width must be a whole number of pixels between 16 and 8192", field="width")
     return int(text)
 

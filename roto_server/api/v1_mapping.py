@@ -64,7 +64,8 @@ def _choices(pairs: dict[Any, Any], message: str) -> tuple[Callable[[Any], Any],
     back = {c2: v1 for v1, c2 in pairs.items()}
 
     def to_c2(value: Any) -> Any:
-        if isinstance(value, bool) or value not in pairs:
+        # a list or object is unhashable: test the type before looking it up
+        if isinstance(value, bool) or not isinstance(value, int | str) or value not in pairs:
             raise InvalidV1Value(message)
         return pairs[value]
 

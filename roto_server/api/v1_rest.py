@@ -7,7 +7,6 @@ the one JSON error shape with the spec's codes (400, 401, 403, 404, 429).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import SESSION_COOKIE, TooManyFailures, Unauthorized
 from roto_server.device.store import Set
 from roto_shared.catalogue import ROLE_RANK
+from roto_shared.json_input import JsonInputError, decode_json
 
 API_VERSION = "v1"
 MIME = {".mkv": "video/x-matroska", ".jpg": "image/jpeg"}
@@ -254,24 +254,25 @@ def install(app: Sanic) -> None:
 
     def apply_settings(who: Principal, values: dict[str, Any]) -> HTTPResponse:
         result = v1_ops.write(store(), who.role, values)
-        if result.errors:
+        if result.errors:  # all or nothing: nothing was applied
             first = result.errors[0]
             status = 403 if first["error"] == "Permission denied" else 400
             raise ApiError(
                 status,
                 f"{first['key']}: {first['message']}",
                 field=first["key"],
-                extra={"applied": result.values, "errors": result.errors},
+                extra={"applied": {}, "errors": result.errors},
             )
-        return envelope({**result.values, "info": result.changed})
+        notices = {"notices": result.notices} if result.notices else {}
+        return envelope({**result.values, "info": result.changed, **notices})
 
     @app.post("/api/settings")
     async def set_settings(request: Request) -> HTTPResponse:
         who = principal(request, ctx.gate)
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            raise ApiError(400, "body must be a JSON object of v1 settings") from None
+            body = decode_json(request.body or b"{}")
+        except JsonInputError as exc:
+            raise ApiError(400, f"body must be a JSON object of v1 settings: {exc}", field=exc.field) from None
         if not isinstance(body, dict):
             raise ApiError(400, "body must be a JSON object of v1 settings")
         return apply_settings(who, body)
@@ -283,16 +284,18 @@ def install(app: Sanic) -> None:
             raise ApiError(404, f"no setting {name!r}", field=name)
         text = request.body.decode("utf-8", "replace").strip()
         try:
-            value = json.loads(text)
-        except ValueError:
+            value = decode_json(text)
+        except JsonInputError as exc:
+            if text[:1] in ("[", "{", '"'):  # meant as JSON, but not usable
+                raise ApiError(400, f"{name}: {exc}", field=name) from None
             value = text  # plain text such as 1920x1080
         return apply_settings(who, {name: value})
 
     @app.post("/api/login")
     async def login(request: Request) -> HTTPResponse:
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
+            body = decode_json(request.body or b"{}")
+        except JsonInputError:
             body = None
         if (
             not isinstance(body, dict)

@@ -14,9 +14,9 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from roto_server.api import v1_ops
 from roto_server.api.access import attempt_of, principal
 from roto_server.api.hub import Subscriber, background
-from roto_server.api.v1_mapping import to_v1
 from roto_server.auth.gate import Attempt, TooManyFailures, Unauthorized
 from roto_server.device.store import StateStore
+from roto_shared.json_input import JsonInputError, decode_json
 
 log = logging.getLogger("roto.v1")
 PATH = "/api/v1"
@@ -66,9 +66,10 @@ class V1Session:
         if not doc:
             return []
         result = v1_ops.write(self.ctx.unit.store, self.role, doc)
-        if not result.values and not result.changed:
+        if result.errors:  # nothing was applied
             return result.errors
-        return [{**result.values, "info": result.changed}, *result.errors]
+        notices = {"notices": result.notices} if result.notices else {}
+        return [{**result.values, "info": result.changed, **notices}]
 
 
 def install(app: Sanic) -> None:
@@ -85,7 +86,8 @@ def install(app: Sanic) -> None:
         session = V1Session(ctx, principal(request, ctx.gate).role, attempt_of(request))
         # subscribed as admin; each message is filtered by the session's current role (logins change it)
         async with ctx.hub.session("admin") as (sub, snapshot):
-            await ws.send(json.dumps(to_v1(ctx.unit.store.readable_subset(snapshot, session.role))))
+            first = v1_ops.translate(ctx.unit.store, ctx.unit.store.readable_subset(snapshot, session.role))
+            await ws.send(json.dumps(first))
             async with background(_pump(ws, sub, session, ctx.unit.store)):
                 async for message in ws:
                     for reply in _answer(ctx, request, session, message):
@@ -105,9 +107,9 @@ def _answer(ctx: Any, request: Request, session: V1Session, message: str | bytes
             }
         ]
     try:
-        doc = json.loads(message if isinstance(message, str) else (message or b"").decode())
-    except (ValueError, UnicodeDecodeError):
-        doc = None
+        doc = decode_json(message or b"")
+    except JsonInputError as exc:
+        return [{"error": "Invalid value", "key": exc.field, "message": f"send a JSON object: {exc}"}]
     if not isinstance(doc, dict):
         return [{"error": "Invalid value", "message": "send a JSON object"}]
     return session.handle(doc)
@@ -119,6 +121,6 @@ async def _pump(ws: WebsocketImplProtocol, sub: Subscriber, session: V1Session, 
         notices, changes = await sub.next_batch()
         for notice in notices:
             await ws.send(json.dumps({"notification": notice.as_json()}, ensure_ascii=False))
-        visible = to_v1(store.readable_subset(changes, session.role))
+        visible = v1_ops.translate(store, store.readable_subset(changes, session.role))
         if visible:
             await ws.send(json.dumps(visible, ensure_ascii=False))

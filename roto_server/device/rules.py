@@ -1,7 +1,8 @@
 """Dependencies between variables, taken from the spec's state table.
 
 Most are data in the catalogue (``requires`` and ``head``); the few that need code
-live here. Each guard raises :class:`Refused` with a reason a person can act on.
+live here. Each guard raises :class:`Refused` with a reason a person can act on, or
+returns a note when the write is kept but does not act yet.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from .store import Refused, StateStore
 
 
 def _requires(name: str, needed: dict[str, Any]) -> Any:
-    def guard(store: StateStore, _value: Any) -> None:
-        for other, want in needed.items():
-            if store[other] != want:
-                raise Refused(f"{name} only takes effect while {other} is {str(want).lower()}; set {other} first")
+    # The spec: manual image controls "work only if" the automatic switch is off. The value is
+    # still kept (the pipeline reads it only while the switch is off), so it acts once it is.
+    def guard(store: StateStore, _value: Any) -> str | None:
+        waiting = [f"{other} is {str(want).lower()}" for other, want in needed.items() if store[other] != want]
+        if waiting:
+            return f"{name}: kept; takes effect when {' and '.join(waiting)}"
+        return None
 
     return guard
 

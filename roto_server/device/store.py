@@ -65,8 +65,9 @@ class Refused(Exception):
     """Raised by a guard or handler: the write is not applied; the message says why."""
 
 
-# A guard looks at the state and the coerced value and refuses by raising Refused.
-Guard = Callable[["StateStore", Any], None]
+# A guard looks at the state and the coerced value and refuses by raising Refused; it may
+# instead return a note (an info notice) when the write is kept but worth explaining.
+Guard = Callable[["StateStore", Any], str | None]
 # A handler performs a write (record, storages, takePicture ...) and returns the value to keep.
 Handler = Callable[[Any], Any]
 Listener = Callable[[ChangeEvent], None]
@@ -148,23 +149,49 @@ class StateStore:
                 self._write(var, op.value, role, text, result)
         finally:
             self._open = None
-        self._emit(result.changes, ())
+            # whatever happened, what did change is announced (and so saved)
+            self._emit(result.changes, ())
         return result
+
+    def check(self, ops: Iterable[Op], role: str) -> list[Notice]:
+        """What :meth:`apply` would refuse, without applying anything (handlers are not run).
+
+        Checks permission, the value and the guards against the current state; a batch
+        that must be all-or-nothing calls this first.
+        """
+        refusals = []
+        for op in ops:
+            var = self.catalogue.get(op.name)
+            if var is None or isinstance(op, Get):
+                continue
+            if not var.may_write(role):
+                refusals.append(Notice(var.name, _not_allowed(var), "warning"))
+                continue
+            try:
+                self._checked_value(var, op.value, False)
+            except (InvalidValue, Refused) as exc:
+                refusals.append(Notice(var.name, str(exc), "warning"))
+            except Exception:  # a bug in a guard: refuse the batch rather than fail the request
+                log.exception("checking %s failed", var.name)
+                refusals.append(Notice(var.name, f"{var.name}: the value could not be checked", "error"))
+        return refusals
+
+    def _checked_value(self, var: Variable, raw: Any, text: bool) -> tuple[Any, list[str]]:
+        """The value to write after conversion, clamping and guards, with the notes to report."""
+        coerced = coerce(var, raw, text=text)
+        value, notes = coerced.value, [coerced.note]
+        if var.relative:
+            absolute = clamp(var, _add(self._values[var.name], value))
+            value, notes = absolute.value, [absolute.note]
+        notes += [guard(self, value) for guard in self._guards.get(var.name, ())]
+        return value, [n for n in notes if n]
 
     def _write(self, var: Variable, raw: Any, role: str, text: bool, result: ApplyResult) -> None:
         if not var.may_write(role):
-            why = "is read-only" if not var.writable else f"needs the {var.write_role} role"
-            self._refuse(var, role, f"{var.name} {why}", result)
+            self._refuse(var, role, _not_allowed(var), result)
             return
         try:
-            coerced = coerce(var, raw, text=text)
-            value = coerced.value
-            note = coerced.note
-            if var.relative:
-                absolute = clamp(var, _add(self._values[var.name], value))
-                value, note = absolute.value, absolute.note
-            for guard in self._guards.get(var.name, ()):
-                guard(self, value)
+            value, notes = self._checked_value(var, raw, text)
             handler = self._handlers.get(var.name)
             if handler is not None:
                 value = handler(value)
@@ -173,7 +200,14 @@ class StateStore:
         except (InvalidValue, Refused) as exc:
             self._refuse(var, role, str(exc), result)
             return
-        if note:
+        except Exception:  # a bug in one setter must not cost the request's other writes
+            log.exception("writing %s failed", var.name)
+            message = f"{var.name}: the write failed inside the unit and was not applied; see the server log"
+            result.notices.append(Notice(var.name, message, "error"))
+            if var.may_read(role):
+                result.values[var.name] = _copy(self._values[var.name])
+            return
+        for note in notes:
             result.notices.append(Notice(var.name, note, "info"))
             log.info("%s", note)
         if var.readable:
@@ -224,6 +258,10 @@ class StateStore:
                 listener(event)
             except Exception:  # a broken listener must not break the device
                 log.exception("state listener failed")
+
+
+def _not_allowed(var: Variable) -> str:
+    return f"{var.name} " + ("is read-only" if not var.writable else f"needs the {var.write_role} role")
 
 
 def _add(current: Any, delta: Any) -> Any:
