@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, gallery, media, openapi, ratelimit, v1_rest, v1_socket
+from roto_server.api import c2, cors, errors, gallery, media, openapi, ratelimit, v1_rest, v1_socket
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
@@ -43,6 +43,7 @@ def create_app(
     name: str = "roto",
     limits: RateLimits | None = None,
     anonymous_read: bool = False,
+    cors_origin: str | None = None,
 ) -> Sanic:
     """Build the app around an already booted device.
 
@@ -66,6 +67,8 @@ def create_app(
     if limits.ws_per_second:
         app.ctx.ws_limiter = WindowLimiter(limits.ws_per_second, 1.0)
     errors.install(app)
+    if cors_origin:
+        cors.install(app, cors_origin)
     ratelimit.install(app, limits)
     c2.install(app)
     media.install(app)

@@ -54,7 +54,7 @@ def install(app: Sanic) -> None:
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
         who = principal(request, ctx.gate)
-        doc = parse_body(request.body)
+        doc = _posted_object(request)
         ops: list[Op] = ops_from_query(request.get_query_args(keep_blank_values=True))
         text_ops = len(ops)
         ops += ops_from_object(doc)
@@ -77,6 +77,22 @@ def install(app: Sanic) -> None:
                 async for message in ws:
                     _handle_message(ctx, sub, who.role, message)
         log.info("WebSocket client %s left", request.ip)
+
+
+def _posted_object(request: Request) -> dict[str, Any]:
+    try:
+        return parse_body(request.body)
+    except BadRequest:
+        # curl -d light0=true: a form body is not part of the C2 API, say what is
+        if request.content_type.startswith("application/x-www-form-urlencoded") and b"=" in request.body:
+            key = request.body.split(b"=", 1)[0].decode("utf-8", "replace")[:64]
+            raise BadRequest(
+                "a form-encoded body is not read: POST a JSON object such as "
+                f'{{"{key}": ...}} (curl -d \'{{"{key}": true}}\'), or send key=value in a GET query '
+                f"(GET /api?{key}=...)",
+                field=key,
+            ) from None
+        raise
 
 
 def _handle_message(ctx: Any, sub: Subscriber, role: str, message: str | bytes | None) -> None:

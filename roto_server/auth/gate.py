@@ -60,9 +60,10 @@ class Gate:
         self._anonymous_allowed = anonymous_allowed
 
     def challenges(self, now: float, stale: bool = False) -> list[str]:
+        # strongest first: some clients (HTTPie) read only the first WWW-Authenticate header
         return [
-            f'Basic realm="{REALM}", charset="UTF-8"',
             *self.digest.challenges(now, stale),
+            f'Basic realm="{REALM}", charset="UTF-8"',
             f'Bearer realm="{REALM}"',
         ]
 
