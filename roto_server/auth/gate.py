@@ -86,17 +86,24 @@ class Gate:
             session = self.sessions.find(rest.strip(), now)
             if session is None:
                 raise Unauthorized("the bearer token is unknown, expired or revoked", self.challenges(now))
-            return Principal(session.user, session.role)
+            return Principal(session.user, session.role, session.token, session.expires)
         if header:
             raise Unauthorized(f"unsupported Authorization scheme {scheme!r}", self.challenges(now))
         if attempt.cookie:
             session = self.sessions.find(attempt.cookie, now)
             if session is not None:
-                return Principal(session.user, session.role)
+                return Principal(session.user, session.role, session.token, session.expires)
         if self._anonymous_allowed():
             return ANONYMOUS
         raise Unauthorized(
             "credentials required: ?token=..., Basic, Digest or Bearer (POST /api/login)", self.challenges(now)
+        )
+
+    @staticmethod
+    def brings_credentials(attempt: Attempt) -> bool:
+        """Whether the attempt carries anything that could identify it (a wrong secret counts)."""
+        return bool(
+            attempt.query.get("token") or attempt.query.get("password") or (attempt.authorization or "").strip()
         )
 
     def login(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:
