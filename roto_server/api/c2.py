@@ -102,7 +102,7 @@ class C2Vocabulary:
         return Notification(notice.variable, notice.level, notice.message).to_message()
 
     def refusal(self, title: str, message: str | None = None, **fields: Any) -> dict[str, Any]:
-        text = message or title
+        text = f"{title}: {message}" if message else title
         if "retry_after" in fields:
             text += f" (at most {fields['limit']} messages a {fields['period']}; retry in {fields['retry_after']} s)"
         return Notification(fields.get("key"), "error", text).to_message()
