@@ -99,3 +99,13 @@ def test_cors_preflight_and_headers_for_the_configured_origin_only(cors_server: 
 def test_cors_is_off_by_default(shared_server: ServerProcess, tmp_path: Path) -> None:
     answer = requests.get(shared_server.url("/api/info"), headers={"Origin": ORIGIN}, timeout=5)
     assert answer.status_code == 200 and "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_cors_origin_comes_from_its_flag_or_variable() -> None:
+    from roto_server.config import parse_config
+
+    assert parse_config([], {"ROTO_CORS_ORIGIN": ORIGIN}).cors_origin == ORIGIN
+    assert parse_config(["--cors-origin", "https://a.example"], {"ROTO_CORS_ORIGIN": ORIGIN}).cors_origin == (
+        "https://a.example"
+    )
+    assert parse_config([], {}).cors_origin is None
