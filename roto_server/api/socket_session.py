@@ -25,7 +25,7 @@ from roto_server.api.hub import Subscriber, background
 from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import Attempt
 from roto_server.auth.limits import WindowLimiter
-from roto_server.device.store import Notice
+from roto_server.device.store import ChangeEvent, Notice
 from roto_shared import messages
 
 log = logging.getLogger("roto.ws")
@@ -121,9 +121,8 @@ class ClientSession:
 
     def answer_later(self, values: dict[str, Any]) -> None:
         """Values (C2 names) to send with the next batch of changes."""
-        if self._sub is not None and values:
-            self._sub.pending.update(values)
-            self._sub.wake.set()
+        if self._sub is not None:
+            self._sub.add(values)
 
     def end(self, why: str) -> None:
         """Close the connection because the session that let it in has ended (from any task)."""
@@ -139,6 +138,7 @@ class ClientSession:
     def _full_state(self) -> dict[str, Any]:
         if self._sub is not None:
             self._sub.pending.clear()  # the full state supersedes changes queued before it
+            self._sub.source = None
         return self.vocabulary.state(self, self.ctx.unit.store.snapshot("admin"))
 
     async def _send_loop(self, sub: Subscriber) -> None:
@@ -148,9 +148,10 @@ class ClientSession:
                 continue  # not logged in: nothing about the device leaks
             for notice in notices:
                 await self.send(self.vocabulary.notification(notice))
-            visible = self.vocabulary.state(self, changes) if changes else {}
-            if visible:
-                await self.send(visible)
+            if changes:
+                text = self.ctx.sockets.rendering(sub.batch_source, self, changes)
+                if text:
+                    await self.ws.send(text)
 
 
 class SocketRegistry:
@@ -160,9 +161,32 @@ class SocketRegistry:
     def __init__(self) -> None:
         self.vocabularies: dict[str, Vocabulary] = {}
         self._by_token: defaultdict[str, set[ClientSession]] = defaultdict(set)
+        self._rendered_event: ChangeEvent | None = None  # only the newest event's renderings are kept
+        self._renderings: dict[tuple[str | None, int], str] = {}
 
     def serve_at(self, path: str, vocabulary: Vocabulary) -> None:
         self.vocabularies[path] = vocabulary
+
+    def rendering(self, source: ChangeEvent | None, session: ClientSession, changes: dict[str, Any]) -> str:
+        """The text of ``changes`` for this client ("" when it may see none of them).
+
+        When the changes are exactly one event's, every client with the same role and
+        vocabulary gets the same text: it is filtered, translated and serialized once.
+        """
+        if source is None:
+            return self._render(session, changes)
+        if source is not self._rendered_event:
+            self._rendered_event, self._renderings = source, {}
+        key = (session.role, id(session.vocabulary))
+        text = self._renderings.get(key)
+        if text is None:
+            text = self._renderings[key] = self._render(session, changes)
+        return text
+
+    @staticmethod
+    def _render(session: ClientSession, changes: dict[str, Any]) -> str:
+        visible = session.vocabulary.state(session, changes)
+        return json.dumps(visible, ensure_ascii=False) if visible else ""
 
     @contextlib.contextmanager
     def track(self, session: ClientSession) -> Iterator[None]:
