@@ -22,6 +22,7 @@ AUTHENTICATION_FAILED = "Authentication failed"
 RATE_LIMITED = "Rate limit exceeded"
 SESSION_ENDED = "Session ended"
 INVALID_VALUE = "Invalid value"
+INTERNAL_ERROR = "Internal error"
 
 
 @dataclass(frozen=True)

@@ -114,3 +114,25 @@ async def test_a_slow_client_gets_its_own_coalesced_rendering() -> None:
     for text in slow.sent[2:]:
         received.update(json.loads(text))
     assert received == {"changeVideoName": "v2", "light0": False}  # the latest value of each, nothing lost
+
+
+def test_a_failing_message_costs_that_message_only() -> None:
+    class Broken(C2Vocabulary):
+        def answer(self, session: ClientSession, doc: dict[str, Any]) -> list[dict[str, Any]]:
+            raise RuntimeError("a bug")
+
+    store = StateStore(load_catalogue())
+    attempt = Attempt({}, None, None, "GET", "/api", "127.0.0.1")
+    ctx = Context(Unit(store), Hub(store))
+    session = ClientSession(FakeSocket(), ctx, Principal("admin", "admin"), attempt, Broken(store), (None, ""))  # type: ignore[arg-type]
+    replies = session.receive('{"light0": false}')
+    assert replies == [
+        {
+            "notification": {
+                "variable": None,
+                "level": "error",
+                "message": "Internal error: the message failed; see the server log",
+            }
+        }
+    ]
+    assert session.receive("[]")[0]["notification"]["message"].startswith("Invalid value")  # still answering

@@ -76,6 +76,8 @@ class ClientSession:
         # subscribed to every change; each batch is filtered by the role the client has when it is sent
         async with self.ctx.hub.session("admin") as (sub, _):
             self._sub = sub
+            who = self.who.name if self.who else "nobody yet"
+            log.info("WebSocket client %s joined as %s (%d connected)", self.attempt.client, who, len(self.ctx.hub))
             with self.ctx.sockets.track(self):
                 if self.who is not None:
                     await self.send(self._full_state())
@@ -109,7 +111,11 @@ class ClientSession:
         if not isinstance(doc, dict):
             return [self.vocabulary.refusal(messages.INVALID_VALUE, "message ignored: send a JSON object")]
         before = self.who
-        replies = self.vocabulary.answer(self, doc)
+        try:
+            replies = self.vocabulary.answer(self, doc)
+        except Exception:  # a bug must cost this message, never the connection or a log flood with URLs
+            log.exception("a WebSocket message from %s failed", self.attempt.client)
+            return [self.vocabulary.refusal(messages.INTERNAL_ERROR, "the message failed; see the server log")]
         if self.who is not None and self.who != before:  # logged in: the state this role may see, from scratch
             replies.append(self._full_state())
         return replies
@@ -238,10 +244,6 @@ async def serve(request: Request, ws: WebsocketImplProtocol, limit: tuple[Window
         await ws.close(POLICY_VIOLATION, "credentials were not checked")
         return
     session = ClientSession(ws, request.app.ctx, request.ctx.socket_who, attempt_of(request), vocabulary, limit)
-    who = session.who.name if session.who else "nobody yet"
-    log.info(
-        "WebSocket client %s joined %s as %s (%d connected)", request.ip, request.path, who, len(request.app.ctx.hub)
-    )
     try:
         await session.run()
     finally:

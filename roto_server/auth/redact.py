@@ -22,7 +22,10 @@ def scrub(text: str) -> str:
 
 class SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call; logging reports it itself when the record is formatted
+            return True
         clean = scrub(message)
         if clean != message:
             record.msg, record.args = clean, None
