@@ -79,6 +79,10 @@ class ClientSession:
             who = self.who.name if self.who else "nobody yet"
             log.info("WebSocket client %s joined as %s (%d connected)", self.attempt.client, who, len(self.ctx.hub))
             with self.ctx.sockets.track(self):
+                # a logout between the credential check and now would otherwise be missed
+                token = self.who.session if self.who else None
+                if token is not None and self.ctx.gate.sessions.find(token, time.time()) is None:
+                    self.end(SESSION_ENDED_TEXT["logout"])
                 if self.who is not None:
                     await self.send(self._full_state())
                 async with background(self._send_loop(sub)):
@@ -116,7 +120,7 @@ class ClientSession:
         except Exception:  # a bug must cost this message, never the connection or a log flood with URLs
             log.exception("a WebSocket message from %s failed", self.attempt.client)
             return [self.vocabulary.refusal(messages.INTERNAL_ERROR, "the message failed; see the server log")]
-        if self.who is not None and self.who != before:  # logged in: the state this role may see, from scratch
+        if self.who is not None and self.who is not before:  # a login: the state this role may see, from scratch
             replies.append(self._full_state())
         return replies
 
