@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from roto_server.config import parse_config
 from tests.server_process import ServerProcess
 
 ORIGIN = "http://dashboard.example:3000"
@@ -62,6 +63,29 @@ def test_a_form_encoded_post_says_what_to_send_and_changes_nothing(cors_server: 
     assert head.startswith("HTTP/1.1 200") and json.loads(body) == {"light0": not before}
 
 
+@pytest.mark.parametrize("path", ["/api", "/api/settings"])
+def test_cors_preflight_for_every_api(cors_server: ServerProcess, path: str) -> None:
+    preflight = requests.options(
+        cors_server.url(path),
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=5,
+    )
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == ORIGIN
+    answer = requests.post(
+        cors_server.url("/api"),
+        json={"get": ["light0"]},
+        headers={"Origin": ORIGIN},
+        auth=("API-User", cors_server.token),
+        timeout=5,
+    )
+    assert answer.status_code == 200 and answer.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "X-Roto-Notices" in answer.headers["Access-Control-Expose-Headers"]
+
+
 def test_cors_preflight_and_headers_for_the_configured_origin_only(cors_server: ServerProcess) -> None:
     preflight = requests.options(
         cors_server.url("/api/status"),
@@ -102,8 +126,6 @@ def test_cors_is_off_by_default(shared_server: ServerProcess, tmp_path: Path) ->
 
 
 def test_cors_origin_comes_from_its_flag_or_variable() -> None:
-    from roto_server.config import parse_config
-
     assert parse_config([], {"ROTO_CORS_ORIGIN": ORIGIN}).cors_origin == ORIGIN
     assert parse_config(["--cors-origin", "https://a.example"], {"ROTO_CORS_ORIGIN": ORIGIN}).cors_origin == (
         "https://a.example"
