@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     http, ws, c2 = config.rate_limits
     limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
     users = Authenticator.for_device(creds.api_token, creds.admin_password)
-    app = create_app(device, users, limits=limits, anonymous_read=config.anonymous_read)
+    app = create_app(device, users, limits=limits, anonymous_read=config.anonymous_read, cors_origin=config.cors_origin)
     base = f"http://{hosts[0]}:{port}"
     print(f"roto-server {__version__} listening on {config.host}:{port}", flush=True)
     print(f"  C2 HTTP API:       {base}/api", flush=True)

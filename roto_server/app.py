@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, gallery, media, openapi, ratelimit, v1_rest, v1_socket
+from roto_server.api import c2, cors, errors, gallery, media, openapi, ratelimit, socket_session, v1_rest, v1_socket
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
+from roto_server.api.socket_session import SocketRegistry
 from roto_server.assembly import Device
+from roto_server.auth import redact
 from roto_server.auth.credentials import Authenticator
 from roto_server.auth.gate import Gate
 from roto_server.auth.limits import WindowLimiter
@@ -26,7 +28,9 @@ class RotoContext:
     device: Device
     gate: Gate
     hub: Hub
-    ws_limiter: WindowLimiter | None = None
+    sockets: SocketRegistry = field(default_factory=SocketRegistry)
+    ws_limiter: WindowLimiter | None = None  # v1 WebSocket messages a second
+    c2_limiter: WindowLimiter | None = None  # C2 requests and WebSocket messages a minute
 
     @property
     def unit(self) -> ControlUnit:
@@ -43,6 +47,7 @@ def create_app(
     name: str = "roto",
     limits: RateLimits | None = None,
     anonymous_read: bool = False,
+    cors_origin: str | None = None,
 ) -> Sanic:
     """Build the app around an already booted device.
 
@@ -65,8 +70,14 @@ def create_app(
     limits = limits or RateLimits()
     if limits.ws_per_second:
         app.ctx.ws_limiter = WindowLimiter(limits.ws_per_second, 1.0)
+    if limits.c2_per_minute:
+        app.ctx.c2_limiter = WindowLimiter(limits.c2_per_minute, 60.0)
+    redact.install()
     errors.install(app)
+    if cors_origin:
+        cors.install(app, cors_origin)
     ratelimit.install(app, limits)
+    socket_session.install(app)
     c2.install(app)
     media.install(app)
     gallery.install(app)

@@ -31,6 +31,7 @@ class ServerConfig:
     segment_seconds: float = 300.0
     anonymous_read: bool = False
     rate_limits: tuple[int, int, int] = (100, 100, 0)  # v1 HTTP a minute, v1 WebSocket a second, C2 a minute
+    cors_origin: str | None = None  # the one web origin allowed to call with credentials
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -132,6 +133,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             help=f"{what}; 0 turns the limit off ({variable}, default %(default)s)",
         )
     parser.add_argument(
+        "--cors-origin",
+        default=env("ROTO_CORS_ORIGIN") or None,
+        metavar="ORIGIN",
+        help="let web pages from this origin (e.g. https://dashboard.example:8443) call the APIs with "
+        "credentials: answers CORS preflights and adds CORS headers; off by default (ROTO_CORS_ORIGIN)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -160,6 +168,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         segment_seconds=args.segment_seconds,
         anonymous_read=args.anonymous_read,
         rate_limits=(args.rate_limit_http, args.rate_limit_ws, args.rate_limit_c2),
+        cors_origin=args.cors_origin,
     )
 
 

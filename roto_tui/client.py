@@ -27,6 +27,8 @@ import httpx
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from roto_shared.messages import Notification  # the device's message shape, one definition for both sides
+
 log = logging.getLogger("roto.client")
 BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)
 
@@ -45,13 +47,6 @@ class StateReset:
 @dataclass(frozen=True)
 class StateChanged:
     changes: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Notification:
-    variable: str | None
-    level: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -168,11 +163,8 @@ class RotoClient:
                             self._connected_event.set()
                             self._emit(ConnectionChanged(True, self.base))
                             self._emit(StateReset(dict(message)))
-                        elif "notification" in message:
-                            note = message["notification"]
-                            self._emit(
-                                Notification(note.get("variable"), note.get("level", "info"), note.get("message", ""))
-                            )
+                        elif (note := Notification.from_message(message)) is not None:
+                            self._emit(note)
                         else:
                             self.state.update(message)
                             self._emit(StateChanged(message))

@@ -64,7 +64,7 @@ def test_window_limiter_counts_per_key_and_stays_bounded() -> None:
     assert limiter.check("a", 60.0).allowed  # a new window
     for i in range(1000):
         limiter.hit(f"client{i}", 2.0)
-    assert len(limiter._windows) == 100
+    assert len(limiter) == 100
 
 
 def test_sessions_expire_and_can_be_revoked() -> None:

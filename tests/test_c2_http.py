@@ -91,7 +91,7 @@ def test_missing_or_wrong_credentials_are_401_with_a_challenge(shared_server: Se
     ]
     for res in bad:
         assert res.status_code == 401
-        assert res.headers["WWW-Authenticate"].startswith("Basic realm=")
+        assert res.headers["WWW-Authenticate"].startswith("Digest realm=")  # strongest first
         assert "error" in res.json()
     assert shared_server.token not in shared_server.log()
 

@@ -40,6 +40,7 @@ def test_passes_unmodified_with_anonymous_read(tmp_path: Path) -> None:
 def test_without_anonymous_read_only_the_websocket_part_is_refused(server: ServerProcess, tmp_path: Path) -> None:
     done = run_suite(server, tmp_path)
     assert done.returncode != 0
-    # test_http_api ran first and passed; the failure is the WebSocket handshake, refused with 401
+    # test_http_api ran first and passed; the WebSocket connects (it may log in with a message)
+    # but gets no state, only an authentication error, so the suite's brightness check fails
     assert "asyncio.run(test_websocket_api())" in done.stderr and "test_http_api()" not in done.stderr
-    assert "HTTP 401" in done.stderr
+    assert "assert 'brightness' in response" in done.stderr and "AssertionError" in done.stderr

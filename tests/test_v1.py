@@ -77,9 +77,10 @@ def until(ws: WebSocket, check: Any) -> dict[str, Any]:
     raise AssertionError("no such message")
 
 
-def test_v1_socket_needs_credentials(shared_server: ServerProcess) -> None:
+def test_v1_socket_refuses_wrong_credentials(shared_server: ServerProcess) -> None:
+    # no credentials at all is an in-band login (tests/test_security_sockets.py); wrong ones are refused
     with pytest.raises(WebSocketBadStatusException) as info:
-        create_connection(f"ws://127.0.0.1:{shared_server.port}/api/v1", timeout=5)
+        create_connection(f"ws://127.0.0.1:{shared_server.port}/api/v1?token=wrong", timeout=5)
     assert info.value.status_code == 401
 
 

@@ -68,8 +68,8 @@ def test_info_is_public_and_the_rest_needs_credentials(shared_server: ServerProc
         res = requests.get(shared_server.url(path), timeout=5)
         assert res.status_code == 401 and "error" in res.json()
         offered = res.raw.headers.getlist("WWW-Authenticate")
-        assert [c.split()[0] for c in offered] == ["Basic", "Digest", "Digest", "Bearer"]
-        assert "algorithm=SHA-256" in offered[1] and "algorithm=MD5" in offered[2]
+        assert [c.split()[0] for c in offered] == ["Digest", "Digest", "Basic", "Bearer"]
+        assert "algorithm=SHA-256" in offered[0] and "algorithm=MD5" in offered[1]
 
 
 @pytest.mark.parametrize("algorithm", ["SHA-256", "MD5"])

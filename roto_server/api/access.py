@@ -36,6 +36,30 @@ def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
     return ApiError(401, str(exc), slow=True, headers=[("WWW-Authenticate", c) for c in exc.challenges])
 
 
+def canonical_path(path: str) -> str:
+    """The path with repeated and trailing slashes removed: /api/, /api// and //api all become /api."""
+    return "/" + "/".join(part for part in path.split("/") if part)
+
+
+def is_upgrade(request: Request) -> bool:
+    return "websocket" in request.headers.get("upgrade", "").lower()
+
+
+def socket_principal(request: Request, gate: Gate, in_band_login: bool) -> Principal | None:
+    """Who opens a WebSocket, decided before the upgrade (raises ApiError 401/429 as for HTTP).
+
+    With ``in_band_login`` a handshake that brings no credentials at all is let in
+    unauthenticated (None): the connection may log in with a message. Wrong credentials
+    are refused all the same.
+    """
+    try:
+        return principal(request, gate)
+    except ApiError:
+        if in_band_login and not gate.brings_credentials(attempt_of(request)):
+            return None
+        raise
+
+
 def principal(request: Request, gate: Gate) -> Principal:
     """Authenticate once per request; raises ApiError 401 (with challenges) or 429."""
     found: Principal | None = getattr(request.ctx, "principal", None)

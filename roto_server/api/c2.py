@@ -11,12 +11,14 @@ from sanic.response import HTTPResponse
 from sanic.response import json as json_response
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from roto_server.api.access import principal
+from roto_server.api import socket_session
+from roto_server.api.access import canonical_path, is_upgrade, principal
 from roto_server.api.c2_protocol import BadRequest, ops_from_object, ops_from_query, parse_body
-from roto_server.api.hub import Subscriber, background
+from roto_server.api.socket_session import ClientSession
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
-from roto_server.device.store import ApplyResult, Get, Notice, Op
-from roto_shared.json_input import JsonInputError, decode_json
+from roto_server.device.store import ApplyResult, Get, Notice, Op, StateStore
+from roto_shared import messages
+from roto_shared.messages import Notification
 
 log = logging.getLogger("roto.c2")
 PATH = "/api"
@@ -31,22 +33,18 @@ def _respond(result: ApplyResult) -> HTTPResponse:
     return json_response(result.values, headers=headers, ensure_ascii=False)
 
 
-def _is_upgrade(request: Request) -> bool:
-    return request.headers.get("upgrade", "").lower() == "websocket"
-
-
 def install(app: Sanic) -> None:
     ctx = app.ctx
+
+    ctx.sockets.serve_at(PATH, C2Vocabulary(ctx.unit.store))
 
     @app.on_request
     async def c2_gate(request: Request) -> HTTPResponse | None:
         # GET /api is both the HTTP API and the WebSocket handshake; Sanic routes only
-        # one handler per method and path, so plain GETs are answered here.
-        if request.path != PATH or request.method != "GET":
-            return None
-        who = principal(request, ctx.gate)  # refuses a WebSocket handshake with 401 too
-        if _is_upgrade(request):
-            return None
+        # one handler per method and path, so plain GETs (on /api/ too) are answered here.
+        if request.method != "GET" or is_upgrade(request) or canonical_path(request.path) != PATH:
+            return None  # a handshake is checked by socket_session's gate
+        who = principal(request, ctx.gate)
         pairs = request.get_query_args(keep_blank_values=True)
         if not any(k not in AUTH_QUERY_KEYS for k, _ in pairs):
             return json_response(ctx.unit.store.snapshot(who.role), ensure_ascii=False)
@@ -55,7 +53,7 @@ def install(app: Sanic) -> None:
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
         who = principal(request, ctx.gate)
-        doc = parse_body(request.body)
+        doc = _posted_object(request)
         ops: list[Op] = ops_from_query(request.get_query_args(keep_blank_values=True))
         text_ops = len(ops)
         ops += ops_from_object(doc)
@@ -70,44 +68,53 @@ def install(app: Sanic) -> None:
 
     @app.websocket(PATH)
     async def c2_socket(request: Request, ws: WebsocketImplProtocol) -> None:
-        who = principal(request, ctx.gate)
-        async with ctx.hub.session(who.role) as (sub, snapshot):
-            log.info("WebSocket client %s joined as %s (%d connected)", request.ip, who.name, len(ctx.hub))
-            await ws.send(json.dumps(snapshot, ensure_ascii=False))
-            async with background(_pump(ws, sub)):
-                async for message in ws:
-                    _handle_message(ctx, sub, who.role, message)
-        log.info("WebSocket client %s left", request.ip)
+        await socket_session.serve(request, ws, (ctx.c2_limiter, "minute"))
 
 
-def _handle_message(ctx: Any, sub: Subscriber, role: str, message: str | bytes | None) -> None:
-    if message is None:
-        return
+def _posted_object(request: Request) -> dict[str, Any]:
     try:
+        return parse_body(request.body)
+    except BadRequest:
+        # curl -d light0=true: a form body is not part of the C2 API, say what is
+        if request.content_type.startswith("application/x-www-form-urlencoded") and b"=" in request.body:
+            key = request.body.split(b"=", 1)[0].decode("utf-8", "replace")[:64]
+            raise BadRequest(
+                "a form-encoded body is not read: POST a JSON object such as "
+                f'{{"{key}": ...}} (curl -d \'{{"{key}": true}}\'), or send key=value in a GET query '
+                f"(GET /api?{key}=...)",
+                field=key,
+            ) from None
+        raise
+
+
+class C2Vocabulary:
+    """The C2 WebSocket: C2 names, answers and refusals as notifications (see roto_shared.messages)."""
+
+    in_band_login = False
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def state(self, session: ClientSession, values: dict[str, Any]) -> dict[str, Any]:
+        return self.store.readable_subset(values, session.role) if session.role else {}
+
+    def notification(self, notice: Notice) -> dict[str, Any]:
+        return Notification(notice.variable, notice.level, notice.message).to_message()
+
+    def refusal(self, title: str, message: str | None = None, **fields: Any) -> dict[str, Any]:
+        text = f"{title}: {message}" if message else title
+        if "retry_after" in fields:
+            text += f" (at most {fields['limit']} messages a {fields['period']}; retry in {fields['retry_after']} s)"
+        return Notification(fields.get("key"), "error", text).to_message()
+
+    def answer(self, session: ClientSession, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        assert session.who is not None  # the C2 socket has no in-band login: the gate let it in with a role
         try:
-            doc = decode_json(message)
-        except JsonInputError as exc:
-            raise BadRequest(str(exc), field=exc.field) from None
-        if not isinstance(doc, dict):
-            raise BadRequest("a message must be a JSON object of variables")
-        ops = ops_from_object(doc)
-    except (ValueError, BadRequest) as exc:
-        sub.tell([Notice(getattr(exc, "field", None), f"message ignored: {exc}", "error")])
-        return
-    result = ctx.unit.store.apply(ops, role)
-    asked = {op.name for op in ops if isinstance(op, Get)}
-    answers = {k: v for k, v in result.values.items() if k in asked}
-    if answers:
-        sub.pending.update(answers)
-        sub.wake.set()
-    sub.tell(result.notices)
-
-
-async def _pump(ws: WebsocketImplProtocol, sub: Subscriber) -> None:
-    """Send queued notices and coalesced changes; only this client waits on its socket."""
-    while True:
-        notices, changes = await sub.next_batch()
-        for notice in notices:
-            await ws.send(json.dumps({"notification": notice.as_json()}, ensure_ascii=False))
-        if changes:
-            await ws.send(json.dumps(changes, ensure_ascii=False))
+            ops = ops_from_object(doc)
+        except BadRequest as exc:
+            return [self.refusal(messages.INVALID_VALUE, f"message ignored: {exc}", key=exc.field)]
+        result = self.store.apply(ops, session.who.role)
+        asked = {op.name for op in ops if isinstance(op, Get)}
+        session.answer_later({k: v for k, v in result.values.items() if k in asked})
+        session.tell(result.notices)  # after the answer, in order, by the send loop
+        return []

@@ -12,6 +12,7 @@ from sanic.exceptions import NotFound, PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse, json
 
 from roto_server.api.c2_protocol import MAX_BODY_BYTES, BadRequest
+from roto_shared import messages
 
 log = logging.getLogger("roto.api")
 
@@ -49,7 +50,7 @@ def error_response(
     headers: Sequence[tuple[str, str]] = (),
     extra: Mapping[str, object] | None = None,
 ) -> HTTPResponse:
-    body: dict[str, object] = {"error": message, **(extra or {})}
+    body: dict[str, object] = {**messages.error(message), **(extra or {})}
     if field is not None:
         body["field"] = field
     response = json(body, status=status)

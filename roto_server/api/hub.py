@@ -25,10 +25,17 @@ class Subscriber:
         self.pending: dict[str, Any] = {}
         self.notices: deque[Notice] = deque(maxlen=MAX_QUEUED_NOTICES)
         self.wake = asyncio.Event()
+        # the one event the pending changes came from, while they are exactly its changes: every
+        # client in that case can share one rendering of it (see socket_session)
+        self.source: ChangeEvent | None = None
+        self.batch_source: ChangeEvent | None = None
 
-    def offer(self, event: ChangeEvent) -> None:
-        visible = self._store.readable_subset(event.changes, self.role)
+    def offer(self, event: ChangeEvent, visible: dict[str, Any] | None = None) -> None:
+        """Queue an event's changes; ``visible``, when given, is what this role may read of them."""
+        if visible is None:
+            visible = self._store.readable_subset(event.changes, self.role)
         if visible:
+            self.source = None if self.pending else event
             self.pending.update(visible)
         self.notices.extend(event.notices)
         if visible or event.notices:
@@ -40,11 +47,19 @@ class Subscriber:
             self.notices.extend(notices)
             self.wake.set()
 
+    def add(self, values: dict[str, Any]) -> None:
+        """Values to send with the next batch (an answer to this client alone)."""
+        if values:
+            self.pending.update(values)
+            self.source = None
+            self.wake.set()
+
     async def next_batch(self) -> tuple[list[Notice], dict[str, Any]]:
         await self.wake.wait()
         self.wake.clear()
         notices, self.notices = list(self.notices), deque(maxlen=MAX_QUEUED_NOTICES)
         changes, self.pending = self.pending, {}
+        self.batch_source, self.source = self.source, None
         return notices, changes
 
 
@@ -76,8 +91,12 @@ class Hub:
         return len(self._subscribers)
 
     def _publish(self, event: ChangeEvent) -> None:
+        by_role: dict[str, dict[str, Any]] = {}  # filtered once per role, not once per subscriber
         for sub in self._subscribers:
-            sub.offer(event)
+            visible = by_role.get(sub.role)
+            if visible is None:
+                visible = by_role[sub.role] = self._store.readable_subset(event.changes, sub.role)
+            sub.offer(event, visible)
 
 
 @contextlib.asynccontextmanager

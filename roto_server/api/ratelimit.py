@@ -1,7 +1,8 @@
 """Per-client rate limits for HTTP (the spec's "Default Limits"); the counters are auth/limits.py.
 
 v1 HTTP requests (every /api/... path but the C2 /api itself): 100 a minute by default.
-The C2 /api keeps its polling-friendly behaviour: unlimited unless configured. Camera
+The C2 /api keeps its polling-friendly behaviour: unlimited unless configured (then its
+WebSocket messages count too, see socket_session). Camera
 streams are not counted. Each limited response carries X-RateLimit-Limit/Remaining/Reset;
 a refused one is a 429 with the JSON body and Retry-After.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
+from roto_server.api.access import canonical_path
 from roto_server.api.errors import error_response
 from roto_server.auth.limits import Decision, WindowLimiter
 
@@ -44,12 +46,13 @@ def headers(decision: Decision) -> list[tuple[str, str]]:
 
 def install(app: Sanic, limits: RateLimits) -> None:
     v1 = WindowLimiter(limits.http_per_minute, 60.0) if limits.http_per_minute else None
-    c2 = WindowLimiter(limits.c2_per_minute, 60.0) if limits.c2_per_minute else None
+    c2: WindowLimiter | None = app.ctx.c2_limiter  # shared with the C2 WebSocket's messages
 
     def limiter_for(request: Request) -> WindowLimiter | None:
-        if request.path == "/api":
+        path = canonical_path(request.path)  # /api/ and /api// are the C2 API too
+        if path == "/api":
             return c2
-        if request.path.startswith("/api/") and request.path != "/api/v1":
+        if path.startswith("/api/") and path != "/api/v1":
             return v1
         return None
 

@@ -316,7 +316,8 @@ def install(app: Sanic) -> None:
                 "user": who.name,
                 "role": who.role,
                 "expires": int(session.expires * 1000),
-            }
+            },
+            top={"token": session.token},  # the spec's own `jq -r .token` reads it at the top level
         )
         response.add_cookie(
             SESSION_COOKIE,

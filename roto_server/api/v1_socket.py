@@ -1,71 +1,86 @@
-"""WebSocket /api/v1: the v1 vocabulary over the one state (see v1_mapping)."""
+"""WebSocket /api/v1: the v1 vocabulary over the one state (see v1_mapping), with in-band login.
+
+The handshake may come without credentials: such a connection sees nothing and every message
+but a login (``{"username": ..., "password": ...}``) is answered with an authentication error.
+With anonymous read on, it starts as a viewer instead. A login answers
+``{"authenticated": true, ...}`` and is followed by the whole v1 state the new role may read.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from roto_server.api import v1_ops
-from roto_server.api.access import attempt_of, principal
-from roto_server.api.hub import Subscriber, background
-from roto_server.auth.gate import Attempt, TooManyFailures, Unauthorized
-from roto_server.device.store import StateStore
-from roto_shared.json_input import JsonInputError, decode_json
+from roto_server.api import socket_session, v1_ops
+from roto_server.api.socket_session import ClientSession
+from roto_server.auth.gate import TooManyFailures, Unauthorized
+from roto_server.device.store import Notice, StateStore
+from roto_shared import messages
+from roto_shared.messages import Notification
 
 log = logging.getLogger("roto.v1")
 PATH = "/api/v1"
 PERMISSIONS = {"viewer": ["read"], "operator": ["read", "write"], "admin": ["read", "write", "admin"]}
+LOGIN_FIRST = 'log in first: send {"username": "...", "password": "..."}'
 
 
-class V1Session:
-    """One client's role and the translation of its messages (no I/O: returns the replies)."""
+class V1Vocabulary:
+    in_band_login = True
 
-    def __init__(self, ctx: Any, role: str, attempt: Attempt) -> None:
+    def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
-        self.role = role
-        self.attempt = attempt  # who is connected from where, for counting failed logins
 
-    def handle(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    @property
+    def store(self) -> StateStore:
+        return self.ctx.unit.store
+
+    def state(self, session: ClientSession, values: dict[str, Any]) -> dict[str, Any]:
+        return v1_ops.translate(self.store, self.store.readable_subset(values, session.role)) if session.role else {}
+
+    def notification(self, notice: Notice) -> dict[str, Any]:
+        return Notification(notice.variable, notice.level, notice.message).to_message()
+
+    def refusal(self, title: str, message: str | None = None, **fields: Any) -> dict[str, Any]:
+        return messages.error(title, message, **fields)
+
+    def answer(self, session: ClientSession, doc: dict[str, Any]) -> list[dict[str, Any]]:
         replies: list[dict[str, Any]] = []
         if "username" in doc or "password" in doc:
-            replies.append(self._login(str(doc.pop("username", "")), str(doc.pop("password", ""))))
+            replies.append(self._login(session, str(doc.pop("username", "")), str(doc.pop("password", ""))))
+        if session.who is None:
+            if doc:
+                replies.append(messages.error(messages.AUTHENTICATION_REQUIRED, LOGIN_FIRST))
+            return replies
         asked = doc.pop("get", None)
-        replies.extend(self._set(doc))
+        replies.extend(self._set(session.who.role, doc))
         if asked is not None:
-            replies.append(self._get(asked))
+            replies.append(self._get(session.who.role, asked))
         return replies
 
-    def _login(self, user: str, password: str) -> dict[str, Any]:
+    def _login(self, session: ClientSession, user: str, password: str) -> dict[str, Any]:
         try:
-            who = self.ctx.gate.login(self.attempt, user, password, time.time())
+            who = self.ctx.gate.login(session.attempt, user, password, time.time())
         except TooManyFailures as exc:
-            return {
-                "error": "Rate limit exceeded",
-                "limit": exc.limit,
-                "period": "5 minutes",
-                "retry_after": exc.retry_after,
-            }
+            return messages.rate_limited(exc.limit, "5 minutes", exc.retry_after)
         except Unauthorized:
             log.warning("v1 login failed for user %r", user)
-            return {"error": "Authentication failed", "message": "wrong user name or password"}
-        self.role = who.role
+            return messages.error(messages.AUTHENTICATION_FAILED, "wrong user name or password")
+        session.who = who
         return {"authenticated": True, "user": who.name, "permissions": PERMISSIONS[who.role]}
 
-    def _get(self, asked: Any) -> dict[str, Any]:
+    def _get(self, role: str, asked: Any) -> dict[str, Any]:
         if not isinstance(asked, list):
-            return {"error": "Invalid value", "key": "get", "message": "get must be a list of keys"}
-        return v1_ops.read(self.ctx.unit.store, self.role, asked)
+            return messages.error(messages.INVALID_VALUE, "get must be a list of keys", key="get")
+        return v1_ops.read(self.store, role, asked)
 
-    def _set(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    def _set(self, role: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
         if not doc:
             return []
-        result = v1_ops.write(self.ctx.unit.store, self.role, doc)
+        result = v1_ops.write(self.store, role, doc)
         if result.errors:  # nothing was applied
             return result.errors
         notices = {"notices": result.notices} if result.notices else {}
@@ -74,53 +89,8 @@ class V1Session:
 
 def install(app: Sanic) -> None:
     ctx = app.ctx
-
-    @app.on_request
-    async def v1_gate(request: Request) -> HTTPResponse | None:
-        if request.path == PATH:
-            principal(request, ctx.gate)  # refuse the handshake with 401 before it happens
-        return None
+    ctx.sockets.serve_at(PATH, V1Vocabulary(ctx))
 
     @app.websocket(PATH)
     async def v1_socket(request: Request, ws: WebsocketImplProtocol) -> None:
-        session = V1Session(ctx, principal(request, ctx.gate).role, attempt_of(request))
-        # subscribed as admin; each message is filtered by the session's current role (logins change it)
-        async with ctx.hub.session("admin") as (sub, snapshot):
-            first = v1_ops.translate(ctx.unit.store, ctx.unit.store.readable_subset(snapshot, session.role))
-            await ws.send(json.dumps(first))
-            async with background(_pump(ws, sub, session, ctx.unit.store)):
-                async for message in ws:
-                    for reply in _answer(ctx, request, session, message):
-                        await ws.send(json.dumps(reply, ensure_ascii=False))
-
-
-def _answer(ctx: Any, request: Request, session: V1Session, message: str | bytes | None) -> list[dict[str, Any]]:
-    limiter = ctx.ws_limiter
-    decision = limiter.hit(request.ip or "unknown", time.monotonic()) if limiter else None
-    if decision is not None and not decision.allowed:  # the message is dropped, the connection kept
-        return [
-            {
-                "error": "Rate limit exceeded",
-                "limit": decision.limit,
-                "period": "second",
-                "retry_after": decision.reset_after,
-            }
-        ]
-    try:
-        doc = decode_json(message or b"")
-    except JsonInputError as exc:
-        return [{"error": "Invalid value", "key": exc.field, "message": f"send a JSON object: {exc}"}]
-    if not isinstance(doc, dict):
-        return [{"error": "Invalid value", "message": "send a JSON object"}]
-    return session.handle(doc)
-
-
-async def _pump(ws: WebsocketImplProtocol, sub: Subscriber, session: V1Session, store: StateStore) -> None:
-    """Broadcast every change, whatever its source, translated to v1 keys."""
-    while True:
-        notices, changes = await sub.next_batch()
-        for notice in notices:
-            await ws.send(json.dumps({"notification": notice.as_json()}, ensure_ascii=False))
-        visible = v1_ops.translate(store, store.readable_subset(changes, session.role))
-        if visible:
-            await ws.send(json.dumps(visible, ensure_ascii=False))
+        await socket_session.serve(request, ws, (ctx.ws_limiter, "second"))

@@ -10,7 +10,7 @@ import base64
 import binascii
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from roto_shared.catalogue import Role
 
@@ -23,6 +23,9 @@ AUTH_QUERY_KEYS = frozenset({"user", "token", "password"})
 class Principal:
     name: str
     role: Role
+    # set when the request came with a bearer token or session cookie: open connections end with it
+    session: str | None = field(default=None, compare=False, repr=False)
+    expires: float | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,7 @@ ALGORITHMS: dict[str, Callable[[bytes], str]] = {
 }
 NONCE_LIFETIME_S = 300
 MAX_TRACKED_NONCES = 10_000
+NONCE_COUNT = re.compile(r"[0-9a-fA-F]{1,8}")  # RFC 7616: 8 hex digits; int() alone also takes "0x1", "-1", "１２"
 
 
 class DigestError(Exception):
@@ -79,6 +81,8 @@ class DigestAuth:
             raise DigestError("Digest realm does not match")
         if p.get("qop") != "auth" or not p.get("nc") or not p.get("cnonce"):
             raise DigestError("Digest needs qop=auth with nc and cnonce")
+        if not NONCE_COUNT.fullmatch(p["nc"]):
+            raise DigestError("Digest nc must be the nonce count in hexadecimal, e.g. 00000001")
         if p.get("uri") != uri:
             raise DigestError("Digest uri does not match the request")
         nonce = p.get("nonce", "")

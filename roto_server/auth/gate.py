@@ -3,7 +3,8 @@
 Tried in order: the C2 query credentials (token/password, optional user), the
 Authorization header (Basic, Digest, Bearer), the session cookie, and finally anonymous
 read-only access where the operator allows it. Failed attempts are limited per client
-address and user name; successes are not counted.
+address and user name, and per address across all user names (so junk names cannot dilute
+or evict a lockout); successes are not counted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .sessions import SessionStore
 REALM = "roto"
 SESSION_COOKIE = "roto_session"
 ANONYMOUS = Principal("anonymous", "viewer")
-FAILED_LOGINS = (5, 300.0)  # attempts, seconds
+FAILED_LOGINS = (5, 300.0)  # attempts, seconds, per address and user name
+FAILED_LOGINS_PER_ADDRESS = (20, 300.0)  # whatever the user names
 
 
 class Unauthorized(Exception):
@@ -54,12 +56,14 @@ class Gate:
         self.digest = digest.DigestAuth(REALM)
         self.sessions = SessionStore()
         self.failures = WindowLimiter(*FAILED_LOGINS)
+        self.address_failures = WindowLimiter(*FAILED_LOGINS_PER_ADDRESS)
         self._anonymous_allowed = anonymous_allowed
 
     def challenges(self, now: float, stale: bool = False) -> list[str]:
+        # strongest first: some clients (HTTPie) read only the first WWW-Authenticate header
         return [
-            f'Basic realm="{REALM}", charset="UTF-8"',
             *self.digest.challenges(now, stale),
+            f'Basic realm="{REALM}", charset="UTF-8"',
             f'Bearer realm="{REALM}"',
         ]
 
@@ -82,17 +86,24 @@ class Gate:
             session = self.sessions.find(rest.strip(), now)
             if session is None:
                 raise Unauthorized("the bearer token is unknown, expired or revoked", self.challenges(now))
-            return Principal(session.user, session.role)
+            return Principal(session.user, session.role, session.token, session.expires)
         if header:
             raise Unauthorized(f"unsupported Authorization scheme {scheme!r}", self.challenges(now))
         if attempt.cookie:
             session = self.sessions.find(attempt.cookie, now)
             if session is not None:
-                return Principal(session.user, session.role)
+                return Principal(session.user, session.role, session.token, session.expires)
         if self._anonymous_allowed():
             return ANONYMOUS
         raise Unauthorized(
             "credentials required: ?token=..., Basic, Digest or Bearer (POST /api/login)", self.challenges(now)
+        )
+
+    @staticmethod
+    def brings_credentials(attempt: Attempt) -> bool:
+        """Whether the attempt carries anything that could identify it (a wrong secret counts)."""
+        return bool(
+            attempt.query.get("token") or attempt.query.get("password") or (attempt.authorization or "").strip()
         )
 
     def login(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:
@@ -100,13 +111,15 @@ class Gate:
 
     def _guard(self, attempt: Attempt, user: str, now: float) -> tuple[str, str]:
         key = (attempt.client, user)
-        decision = self.failures.check(key, now)
-        if not decision.allowed:
-            raise TooManyFailures(decision.reset_after, self.failures.limit, self.failures.period)
+        for limiter, counted in ((self.address_failures, attempt.client), (self.failures, key)):
+            decision = limiter.check(counted, now)
+            if not decision.allowed:
+                raise TooManyFailures(decision.reset_after, limiter.limit, limiter.period)
         return key
 
     def _failed(self, key: tuple[str, str], message: str, now: float, stale: bool = False) -> Unauthorized:
         self.failures.hit(key, now)
+        self.address_failures.hit(key[0], now)
         return Unauthorized(message, self.challenges(now, stale))
 
     def _password(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:

@@ -6,6 +6,7 @@ A restart ends every session (clients log in again); the C2 API token and passwo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from roto_shared.catalogue import Role
@@ -26,12 +27,23 @@ class SessionStore:
     def __init__(self, lifetime: float = SESSION_LIFETIME_S) -> None:
         self.lifetime = lifetime
         self._sessions: dict[str, Session] = {}
+        self._on_end: list[Callable[[str], None]] = []
+
+    def on_end(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener`` with the token of every session that is revoked or pushed out."""
+        self._on_end.append(listener)
+
+    def _ended(self, token: str) -> None:
+        for listener in self._on_end:
+            listener(token)
 
     def issue(self, user: str, role: Role, now: float) -> Session:
         if len(self._sessions) >= MAX_SESSIONS:
             self._expire(now)
         if len(self._sessions) >= MAX_SESSIONS:  # still full: drop the session that ends soonest
-            del self._sessions[min(self._sessions.values(), key=lambda s: s.expires).token]
+            oldest = min(self._sessions.values(), key=lambda s: s.expires).token
+            del self._sessions[oldest]
+            self._ended(oldest)
         session = Session(secrets.token_urlsafe(32), user, role, now + self.lifetime)
         self._sessions[session.token] = session
         return session
@@ -44,7 +56,10 @@ class SessionStore:
         return session
 
     def revoke(self, token: str) -> bool:
-        return self._sessions.pop(token, None) is not None
+        if self._sessions.pop(token, None) is None:
+            return False
+        self._ended(token)
+        return True
 
     def _expire(self, now: float) -> None:
         for token in [t for t, s in self._sessions.items() if s.expires <= now]:
