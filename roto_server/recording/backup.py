@@ -18,12 +18,13 @@ from roto_server.device.store import Notice, Refused, StateStore
 from roto_server.imaging.pipeline import BACKUP, StreamService
 
 from .container import EXTENSION, SegmentWriter, finalise, probe
-from .index import BackupIndex, TagRow, plan_deletions
+from .index import BackupIndex, plan_deletions
+from .indexes import IndexShelf
 from .manual import failure_reason
 from .names import file_name, unused
+from .safe_files import inside, plain_name, refusal
 
 log = logging.getLogger("roto.backup")
-INDEX_NAME = "index.sqlite3"
 CAPACITY_PERIOD_S = 2.0
 INDEX_UPDATE_S = 1.0
 FUTURE_SLACK_S = 5.0
@@ -45,7 +46,7 @@ class VisualBackup:
         self._storages = storages
         self._stream = stream
         self.segment_seconds = segment_seconds
-        self._indexes: dict[str, BackupIndex] = {}
+        self.indexes = IndexShelf(store)  # shared with the recording library
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -77,23 +78,16 @@ class VisualBackup:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for index in self._indexes.values():
-            index.close()
-        self._indexes.clear()
+        self.indexes.close_all()
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     def index_for(self, storage: Storage, create: bool = True) -> BackupIndex | None:
-        index = self._indexes.get(storage.uuid)
-        if index is None:
-            folder = storage.path / "roto" / "backup"
-            if not create and not (folder / INDEX_NAME).exists():
-                return None
-            folder.mkdir(parents=True, exist_ok=True)
-            index = self._indexes[storage.uuid] = BackupIndex(folder / INDEX_NAME)
-        return index
+        """The storage's index; with ``create`` a missing or damaged one is replaced by a fresh one.
+        None when there is none (``create`` false) or none can be made (a failing medium)."""
+        return self.indexes.get(storage, create)
 
     # -- state handlers ------------------------------------------------------------------------
     def _set_active(self, on: bool) -> bool:
@@ -110,7 +104,8 @@ class VisualBackup:
         storage = self._storages.storage("backup")
         assert storage is not None
         index = self.index_for(storage)
-        assert index is not None
+        if index is None:
+            raise Refused(f"backupActive: {self.indexes.problems.get(storage.uuid, 'no backup index')}")
         available = self._available_seconds(storage, index)
         if available < capacity.ONE_HOUR:
             raise Refused(
@@ -138,9 +133,7 @@ class VisualBackup:
     def _storage_lost(self, uid: str) -> None:
         if uid == self._storage_uuid and self.running:
             self._end_with("the storage was removed")
-        index = self._indexes.pop(uid, None)
-        if index is not None:
-            index.close()
+        self.indexes.forget(uid)
 
     def _end_with(self, reason: str) -> None:
         self._stop.set()
@@ -149,7 +142,7 @@ class VisualBackup:
 
     # -- recording loop ------------------------------------------------------------------------
     async def _run(self, storage: Storage, index: BackupIndex) -> None:
-        folder = storage.path / "roto" / "backup"
+        folder = storage.folder("backup")
         frames = self._stream.frames(kind=BACKUP)
         log.info("Visual Backup recording on %s in %s s segments", storage.name, self.segment_seconds)
         try:
@@ -212,8 +205,7 @@ class VisualBackup:
         )
         if not doomed:
             return
-        folder = storage.path / "roto" / "backup"
-        await asyncio.to_thread(_unlink_all, [folder / name for _, name, _ in doomed])
+        await asyncio.to_thread(_unlink_all, storage, [name for _, name, _ in doomed])
         index.remove_files(file_id for file_id, _, _ in doomed)
         log.info("ring buffer deleted %d backup file(s), oldest first", len(doomed))
 
@@ -237,14 +229,6 @@ class VisualBackup:
                 return {"pending": True, "creationTime": moment, "title": title, "note": note}
             raise Refused(f"createTag: no backup file covers {_iso(moment)}")
         return index.add_tag(row.id, moment, now, title, note).as_json()
-
-    def remove_tag(self, storage: Storage, tag_id: int) -> bool:
-        index = self.index_for(storage, create=False)
-        return index is not None and index.remove_tag(tag_id)
-
-    def tags(self, storage: Storage) -> list[TagRow]:
-        index = self.index_for(storage, create=False)
-        return index.tags() if index is not None else []
 
     # -- capacity ------------------------------------------------------------------------------
     async def _publish_capacity_forever(self) -> None:
@@ -270,8 +254,7 @@ class VisualBackup:
             )
             return
         index = self.index_for(storage)
-        assert index is not None
-        stored, deletable, _ = index.totals()
+        stored, deletable, _ = index.totals() if index is not None else (0.0, 0.0, 0)
         free = int(self._store["backupStorage"].get("free", 0))
         s = self._store
         remaining = capacity.remaining_seconds(s["backupResolution"], s["backupFps"], s["backupPictureQuality"], free)
@@ -289,16 +272,21 @@ class VisualBackup:
     # -- reconciliation ------------------------------------------------------------------------
     async def reconcile(self, storage: Storage) -> None:
         """Make the index match the files: finalise a segment left open by a crash, drop rows
-        of files deleted by hand, adopt files the index does not know."""
+        of files deleted by hand, adopt files the index does not know. Rows whose name fails
+        the library's safety check (a crafted stick) are left alone, never opened or deleted."""
         index = self.index_for(storage)
-        assert index is not None
-        folder = storage.path / "roto" / "backup"
+        if index is None:
+            return  # the shelf has said why; nothing to reconcile against
+        folder = storage.folder("backup")
         known = {row.name: row for row in index.files()}
+        verdicts = await asyncio.to_thread(lambda: {name: refusal(storage, "backup", name) for name in known})
         for row in known.values():
-            path = folder / row.name
-            if not path.exists():
+            path, verdict = folder / row.name, verdicts[row.name]
+            if verdict == "missing":
                 index.remove_files([row.id])
                 log.warning("backup file %s is gone; removed from the index", row.name)
+            elif verdict is not None:
+                log.warning("backup index row %r on %s ignored: %s", row.name, storage.name, verdict)
             elif not row.complete:
                 try:
                     found = await asyncio.to_thread(finalise, path)
@@ -308,21 +296,29 @@ class VisualBackup:
                     continue
                 index.complete(row.id, row.start + found.duration, found.size)
                 log.info("finalised backup segment %s left open (%.1f s)", row.name, found.duration)
-        for path in sorted(folder.glob(f"*{EXTENSION}")):
-            if path.name not in known:
-                try:
-                    found = await asyncio.to_thread(probe, path)
-                except Exception as exc:
-                    log.error("ignoring unreadable file %s: %s", path, exc)
-                    continue
-                end = path.stat().st_mtime
-                index.add_complete(path.name, end - found.duration, end, found.size)
-                log.info("adopted backup file %s", path.name)
+        for path in await asyncio.to_thread(_unknown_files, storage, set(known)):
+            try:
+                found = await asyncio.to_thread(probe, path)
+            except Exception as exc:
+                log.error("ignoring unreadable file %s: %s", path, exc)
+                continue
+            end = path.stat().st_mtime
+            index.add_complete(path.name, end - found.duration, end, found.size)
+            log.info("adopted backup file %s", path.name)
 
 
-def _unlink_all(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _unknown_files(storage: Storage, known: set[str]) -> list[Path]:
+    """Regular backup files in the folder that the index does not list (links and the like are skipped)."""
+    folder = storage.folder("backup")
+    names = sorted(p.name for p in folder.glob(f"*{EXTENSION}") if p.name not in known)
+    return [folder / name for name in names if refusal(storage, "backup", name) is None]
+
+
+def _unlink_all(storage: Storage, names: list[str]) -> None:
+    folder = storage.folder("backup")
+    for name in names:
+        if plain_name(name) and inside(storage, folder):  # a crafted row must not delete outside the folder
+            (folder / name).unlink(missing_ok=True)
 
 
 def _iso(moment: float) -> str:

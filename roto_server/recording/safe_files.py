@@ -1,0 +1,88 @@
+"""The one safe way from a name on a storage to an open file.
+
+Names come from folders and indexes on media anyone may have prepared, so a name is only
+served when it is a plain file name, every component on the way is a real folder of the
+storage (never a link), the file is a regular file and its real path lies inside the storage.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from roto_server.device.storage import Storage
+
+NAME_MAX = 255
+
+
+class NotServable(Exception):
+    """Why a name on a storage is not handed out."""
+
+
+def plain_name(name: str) -> bool:
+    """A single path component: not empty, not . or .., no separator, no NUL, not too long."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and "/" not in name
+        and os.sep not in name
+        and "\0" not in name
+        and len(name.encode("utf-8", "surrogateescape")) <= NAME_MAX
+    )
+
+
+def inside(storage: Storage, path: Path) -> bool:
+    """Whether ``path``, with every link resolved, lies inside the storage's real folder."""
+    root = os.path.realpath(storage.path)
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def refusal(storage: Storage, kind: str, name: str) -> str | None:
+    """Why ``name`` in the storage's ``kind`` folder would not be served, or None (for listings)."""
+    if not plain_name(name):
+        return "not a plain file name"
+    path = storage.folder(kind) / name
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return "missing"
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if not inside(storage, path):
+        return "outside the storage"
+    return None
+
+
+def open_regular(storage: Storage, kind: str, name: str) -> tuple[int, os.stat_result]:
+    """Open ``name`` in the storage's ``kind`` folder for reading: (descriptor, its fstat).
+
+    The folders are walked one component at a time with O_NOFOLLOW, so a link swapped in after
+    a listing checked the name is refused as well; O_NONBLOCK keeps a FIFO from blocking the open.
+    """
+    if not plain_name(name):
+        raise NotServable("not a plain file name")
+    folder = storage.folder(kind)
+    if not inside(storage, folder / name):
+        raise NotServable("outside the storage")
+    walk = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        dir_fd = os.open(storage.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for part in folder.relative_to(storage.path).parts:
+                inner = os.open(part, walk, dir_fd=dir_fd)
+                os.close(dir_fd)
+                dir_fd = inner
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, dir_fd=dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        raise NotServable(exc.strerror or "cannot be opened") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise NotServable("not a regular file")
+    return fd, info
