@@ -37,13 +37,14 @@ def _stick(root: Path, uid: str) -> Path:
     return stick
 
 
-def _index(folder: Path, names: list[str]) -> None:
+def _index(folder: Path, names: list[str], open_names: tuple[str, ...] = ()) -> None:
+    """A hand-made index; ``open_names`` are rows of segments a crash left open (reconciled at start)."""
     with sqlite3.connect(folder / "index.sqlite3") as db:
         db.executescript(SCHEMA)
-        for i, name in enumerate(names):
+        for i, name in enumerate([*names, *open_names]):
             db.execute(
-                "INSERT INTO files (name, start, end, size, complete) VALUES (?, ?, ?, ?, 1)",
-                (name, 1_700_000_000 + 10 * i, 1_700_000_005 + 10 * i, 100),
+                "INSERT INTO files (name, start, end, size, complete) VALUES (?, ?, ?, ?, ?)",
+                (name, 1_700_000_000 + 10 * i, 1_700_000_005 + 10 * i, 100, int(name not in open_names)),
             )
 
 
@@ -183,3 +184,31 @@ def test_odd_ids_are_404_never_500(crafted: tuple[ServerProcess, Path]) -> None:
             res = _get(server, endpoint + file_id)
             assert res.status_code == 404, (endpoint, file_id, res.status_code, res.text)
             assert res.json()["error"]
+
+
+def test_a_crafted_backup_storage_never_makes_the_unit_touch_files_outside(tmp_path: Path) -> None:
+    """Reconciliation and the ring buffer act on index rows: they must not delete or rewrite outside."""
+    data = tmp_path / "data"
+    root = data / "storages"
+    victims = {data / "victim.txt": b"keep me", data / "victim2.mkv": b"keep me too", tmp_path / "outside.mkv": SECRET}
+    data.mkdir()
+    for path, content in victims.items():
+        path.write_bytes(content)
+    backup = _stick(root, "ring-stick") / "roto" / "backup"
+    (backup / "backup_old.mkv").write_bytes(LEGIT)
+    (backup / "link.mkv").symlink_to(tmp_path / "outside.mkv")
+    rows = ["backup_old.mkv", "../../../../victim.txt", str(tmp_path / "outside.mkv"), "link.mkv"]
+    _index(backup, rows, open_names=("../../../../victim2.mkv",))
+    (data / "storage-selection.json").write_text(json.dumps({"recording": "ring-stick", "backup": "ring-stick"}))
+    server = ServerProcess(data, args=["--storage-root", str(root), "--segment-seconds", "1"])
+    try:
+        server.post({"backupResolution": "HD", "backupFps": 1, "backupPictureQuality": 1})
+        server.post({"backupUseCompleteSpace": False, "backupMaximumRecordingTimeCapacity": 1})
+        assert server.post({"backupActive": True}).json() == {"backupActive": True}
+        wait_for(lambda: not (backup / "backup_old.mkv").exists(), what="the ring buffer deleting the oldest file")
+        server.post({"backupActive": False})
+    finally:
+        server.stop()
+    for path, content in victims.items():
+        assert path.read_bytes() == content, path
+    assert (backup / "link.mkv").is_symlink() or not (backup / "link.mkv").exists()  # at most the link itself went
