@@ -43,6 +43,12 @@ def _number(digits: str) -> int:
     return _HUGE if len(digits) > 18 else int(digits)
 
 
+def _order(digits: str) -> tuple[int, str]:
+    """Sorts digit strings of any length as their numbers sort, without converting them."""
+    digits = digits.lstrip("0") or "0"
+    return len(digits), digits
+
+
 def parse_range(header: str | None, size: int) -> Span | Unsatisfiable | None:
     """What to send for ``Range: header``: a span (206), unsatisfiable (416) or None (the whole file, 200)."""
     if not header or size <= 0:
@@ -57,7 +63,7 @@ def parse_range(header: str | None, size: int) -> Span | Unsatisfiable | None:
         suffix = _number(last_text)
         return Span(max(0, size - suffix), size - 1, size) if suffix > 0 else Unsatisfiable(size)
     first = _number(first_text)
-    if last_text and _number(last_text) < first:
+    if last_text and _order(last_text) < _order(first_text):
         return None  # invalid syntax by the RFC's rule: ignore the header
     if first >= size:
         return Unsatisfiable(size)
