@@ -22,7 +22,7 @@ from .index import BackupIndex, plan_deletions
 from .indexes import IndexShelf
 from .manual import failure_reason
 from .names import file_name, unused
-from .safe_files import inside, plain_name, refusal
+from .safe_files import entry_refusal, inside, plain_name
 
 log = logging.getLogger("roto.backup")
 CAPACITY_PERIOD_S = 2.0
@@ -279,7 +279,7 @@ class VisualBackup:
             return  # the shelf has said why; nothing to reconcile against
         folder = storage.folder("backup")
         known = {row.name: row for row in index.files()}
-        verdicts = await asyncio.to_thread(lambda: {name: refusal(storage, "backup", name) for name in known})
+        verdicts = await asyncio.to_thread(lambda: {name: entry_refusal(folder, name) for name in known})
         for row in known.values():
             path, verdict = folder / row.name, verdicts[row.name]
             if verdict == "missing":
@@ -311,7 +311,7 @@ def _unknown_files(storage: Storage, known: set[str]) -> list[Path]:
     """Regular backup files in the folder that the index does not list (links and the like are skipped)."""
     folder = storage.folder("backup")
     names = sorted(p.name for p in folder.glob(f"*{EXTENSION}") if p.name not in known)
-    return [folder / name for name in names if refusal(storage, "backup", name) is None]
+    return [folder / name for name in names if entry_refusal(folder, name) is None]
 
 
 def _unlink_all(storage: Storage, names: list[str]) -> None:

@@ -13,18 +13,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import errno
 import logging
 import os
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from roto_server.device.storage import Storage, StorageService
 
 from .index import BackupIndex, TagRow
 from .indexes import IndexShelf
-from .safe_files import NotServable, open_regular, refusal
+from .safe_files import NotServable, entry_refusal, folder_refusal, open_regular, regular_files
 
 log = logging.getLogger("roto.library")
 RECORDING_EXTENSION = ".mkv"
@@ -99,7 +101,7 @@ class RecordingLibrary:
     def __init__(self, storages: StorageService, shelf: IndexShelf) -> None:
         self._storages = storages
         self._shelf = shelf
-        self._reported: set[tuple[str, str, str]] = set()  # (uuid, kind, name) already logged
+        self._reported: set[tuple[str, str, str]] = set()  # (uuid, what, reason) already logged
 
     # -- listing -----------------------------------------------------------------------------
     async def backup_files(
@@ -148,56 +150,84 @@ class RecordingLibrary:
         listing = Listing()
         for storage in list(self._storages.storages.values()):
             if manual:
-                listing.entries += self._recordings(storage)
-            rows = self._query(storage, lambda index: _rows(index, since, until, tagged_only), None)
-            if rows is None and storage.uuid in self._shelf.problems:
-                listing.problems.append(Problem(storage, self._shelf.problems[storage.uuid]))
-            for row, tags in rows or []:
-                if self._servable(storage, "backup", row.name):
-                    listing.entries.append(
-                        Entry(
-                            self.file_id(storage, row.id),
-                            "backup",
-                            row.name,
-                            row.size,
-                            row.start,
-                            row.end,
-                            row.complete,
-                            storage,
-                            tuple(tags),
-                        )
-                    )
+                listing.entries += self._recordings(storage, listing)
+            listing.entries += self._backup_files(storage, listing, since, until, tagged_only)
         return listing
 
-    def _recordings(self, storage: Storage) -> list[Entry]:
-        out: list[Entry] = []
-        try:
-            with os.scandir(storage.folder("recordings")) as found:
-                names = sorted(e.name for e in found if e.name.endswith(RECORDING_EXTENSION))
-        except OSError:
-            return out
-        for name in names:
-            if not self._servable(storage, "recordings", name):
-                continue
-            try:
-                info = os.lstat(storage.folder("recordings") / name)
-            except OSError:
-                continue
-            moment = info.st_mtime
-            out.append(
-                Entry(make_id(storage, "r", name), "recording", name, info.st_size, moment, moment, True, storage)
+    def _backup_files(
+        self, storage: Storage, listing: Listing, since: float | None, until: float | None, tagged_only: bool
+    ) -> list[Entry]:
+        rows = self._query(storage, lambda index: _rows(index, since, until, tagged_only), None)
+        if rows is None:
+            if storage.uuid in self._shelf.problems:
+                listing.problems.append(Problem(storage, self._shelf.problems[storage.uuid]))
+            return []
+        folder = self._folder(storage, "backup", listing)
+        if folder is None:
+            return []
+        present = regular_files(folder)
+        return [
+            Entry(
+                self.file_id(storage, row.id),
+                "backup",
+                row.name,
+                row.size,
+                row.start,
+                row.end,
+                row.complete,
+                storage,
+                tuple(tags),
             )
+            for row, tags in rows
+            if self._servable(storage, folder, row.name, present)
+        ]
+
+    def _recordings(self, storage: Storage, listing: Listing) -> list[Entry]:
+        folder = self._folder(storage, "recordings", listing)
+        if folder is None:
+            return []
+        present = regular_files(folder)
+        try:
+            names = sorted(n for n in os.listdir(folder) if n.endswith(RECORDING_EXTENSION))
+        except OSError:  # no recordings yet, or the medium failed: nothing to list
+            return []
+        out = []
+        for name in names:
+            if self._servable(storage, folder, name, present):
+                try:
+                    info = present[name].stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                entry_id = make_id(storage, "r", name)
+                out.append(
+                    Entry(entry_id, "recording", name, info.st_size, info.st_mtime, info.st_mtime, True, storage)
+                )
         return out
 
-    def _servable(self, storage: Storage, kind: str, name: str) -> bool:
-        reason = refusal(storage, kind, name)
+    def _folder(self, storage: Storage, kind: str, listing: Listing) -> Path | None:
+        """The storage's ``kind`` folder when it is safe to list, else None with the problem noted."""
+        reason = folder_refusal(storage, kind)
         if reason is None:
+            return storage.folder(kind)
+        listing.problems.append(Problem(storage, reason))
+        self._report(storage, kind, reason)
+        return None
+
+    def _servable(self, storage: Storage, folder: Path, name: str, present: dict[str, Any]) -> bool:
+        """Whether a listed name passes the safe open's checks (``present``: the folder's regular files)."""
+        if name in present:  # a directory entry is a plain name by construction: no /, NUL, . or ..
             return True
-        key = (storage.uuid, kind, name)
-        if reason != "missing" and key not in self._reported:
-            self._reported.add(key)
-            log.warning("%s: %s entry %r not served: %s", storage.name, kind, name, reason)
+        reason = entry_refusal(folder, name)
+        if reason is not None and reason != "missing":  # a file deleted a moment ago is no news
+            self._report(storage, f"{folder.name} entry {name!r}", reason)
         return False
+
+    def _report(self, storage: Storage, what: str, reason: str) -> None:
+        """One log line per thing left out, not one per listing."""
+        key = (storage.uuid, what, reason)
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning("%s (%s): %s not served: %s", storage.name, storage.uuid, what, reason)
 
     def _query(self, storage: Storage, read: Any, otherwise: Any) -> Any:
         index = self._shelf.get(storage, create=False)
@@ -223,8 +253,8 @@ class RecordingLibrary:
         try:
             fd, info = open_regular(storage, folder, name)
         except NotServable as exc:
-            if str(exc) != "No such file or directory":
-                log.warning("%s: %s entry %r not served: %s", storage.name, folder, name, exc)
+            if str(exc) != os.strerror(errno.ENOENT):
+                self._report(storage, f"{folder} entry {name!r}", str(exc))
             raise NotFound(item_id) from None
         return OpenFile(fd, info.st_size, name)
 

@@ -39,22 +39,46 @@ def inside(storage: Storage, path: Path) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def refusal(storage: Storage, kind: str, name: str) -> str | None:
-    """Why ``name`` in the storage's ``kind`` folder would not be served, or None (for listings)."""
+def folder_refusal(storage: Storage, kind: str) -> str | None:
+    """Why nothing in the storage's ``kind`` folder would be served, or None."""
+    folder = storage.folder(kind)
+    if not inside(storage, folder):
+        return f"{folder.relative_to(storage.path)} leads outside the storage"
+    return None
+
+
+def entry_refusal(folder: Path, name: str) -> str | None:
+    """Why ``name`` in a folder that passed :func:`folder_refusal` would not be served, or None.
+
+    One lstat per name, so listings of 100 000 backup files stay cheap: with the folder's real
+    path inside the storage and the entry itself no link, its real path is inside as well.
+    """
     if not plain_name(name):
         return "not a plain file name"
-    path = storage.folder(kind) / name
     try:
-        info = os.lstat(path)
+        info = os.lstat(folder / name)
     except OSError:
         return "missing"
     if stat.S_ISLNK(info.st_mode):
         return "a symbolic link"
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file"
-    if not inside(storage, path):
-        return "outside the storage"
     return None
+
+
+def regular_files(folder: Path) -> dict[str, os.DirEntry[str]]:
+    """The regular files (no links, FIFOs or folders) directly in ``folder``, by name: one directory
+    read instead of a stat per name, which keeps a listing of 100 000 backup files fast."""
+    try:
+        with os.scandir(folder) as found:
+            return {e.name: e for e in found if e.is_file(follow_symlinks=False)}
+    except OSError:
+        return {}
+
+
+def refusal(storage: Storage, kind: str, name: str) -> str | None:
+    """Why ``name`` in the storage's ``kind`` folder would not be served, or None."""
+    return folder_refusal(storage, kind) or entry_refusal(storage.folder(kind), name)
 
 
 def open_regular(storage: Storage, kind: str, name: str) -> tuple[int, os.stat_result]:
