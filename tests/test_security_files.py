@@ -184,6 +184,9 @@ def test_odd_ids_are_404_never_500(crafted: tuple[ServerProcess, Path]) -> None:
             res = _get(server, endpoint + file_id)
             assert res.status_code == 404, (endpoint, file_id, res.status_code, res.text)
             assert res.json()["error"]
+    for tag_id in (f"{EVIL}.t.²", f"{EVIL}.t.{2**63}", f"{EVIL}.{2**64}", f"{EVIL}.t.١", "%2E%2E"):
+        res = requests.delete(server.url(f"/api/backup/tags/{tag_id}"), auth=("API-User", TOKEN), timeout=10)
+        assert res.status_code == 404, (tag_id, res.status_code, res.text)
 
 
 def test_a_crafted_backup_storage_never_makes_the_unit_touch_files_outside(tmp_path: Path) -> None:
