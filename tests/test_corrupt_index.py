@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import websocket
 
@@ -38,6 +40,14 @@ def truncated(folder: Path) -> None:
     index.close()
     whole = (folder / "index.sqlite3").read_bytes()
     (folder / "index.sqlite3").write_bytes(whole[: len(whole) // 2])
+
+
+def undecodable(folder: Path) -> None:
+    """A sound database whose file name is not UTF-8: SQLite's own check passes, reading the row fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    BackupIndex(folder / "index.sqlite3").close()
+    with sqlite3.connect(folder / "index.sqlite3") as db:
+        db.execute("INSERT INTO files (name, start, end, complete) VALUES (CAST(x'626164ff2e6d6b76' AS TEXT), 1, 2, 1)")
 
 
 def stick(root: Path, uid: str, damage: Any) -> Path:
@@ -71,9 +81,10 @@ def backup_runs_on(server: ServerProcess, uid: str) -> None:
     server.post({"backupActive": False})
 
 
-def test_garbage_internal_index_at_start(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", [garbage, undecodable])
+def test_damaged_internal_index_at_start(tmp_path: Path, damage: Any) -> None:
     folder = tmp_path / "data" / "storages" / "internal" / "roto" / "backup"
-    garbage(folder)
+    damage(folder)
     server = ServerProcess(tmp_path / "data", args=LEAN)
     try:
         assert len(moved_aside(folder)) == 1 and "moved aside" in server.log()
@@ -111,22 +122,21 @@ def test_damaged_indexes_plugged_in_at_run_time(tmp_path: Path) -> None:
         ws.recv()  # the full state
         stick(root, "garbage-stick", garbage)
         stick(root, "truncated-stick", truncated)
-        wait_for(
-            lambda: {"garbage-stick", "truncated-stick"} <= set(server.state("diskStorages")["diskStorages"]),
-            what="both sticks",
-        )
+        stick(root, "undecodable-stick", undecodable)
+        damaged = {"garbage-stick", "truncated-stick", "undecodable-stick"}
+        wait_for(lambda: damaged <= set(server.state("diskStorages")["diskStorages"]), what="the sticks")
         for path in ("/api/backup/files", "/api/backup/tags"):
             answer = get(server, path)
-            assert {p["storage"]["uuid"] for p in answer["problems"]} == {"garbage-stick", "truncated-stick"}
+            assert {p["storage"]["uuid"] for p in answer["problems"]} == damaged
             assert all("index" in p["reason"] for p in answer["problems"])
         listing = get(server, "/api/recordings")["data"]
         assert [r["name"] for r in listing["recordings"]] == ["ok.mkv"]  # the dangling link is skipped
-        assert len(listing["problems"]) == 2
-        assert "shows no backup files" in notices(ws, 2)[0]
+        assert len(listing["problems"]) == 3
+        assert all("shows no backup files" in n for n in notices(ws, 3))
         backup_runs_on(server, "truncated-stick")
         assert len(moved_aside(root / "truncated-stick" / "roto" / "backup")) == 1
         problems = get(server, "/api/backup/files")["problems"]
-        assert [p["storage"]["uuid"] for p in problems] == ["garbage-stick"]
+        assert sorted(p["storage"]["uuid"] for p in problems) == ["garbage-stick", "undecodable-stick"]
     finally:
         ws.close()
         server.stop()

@@ -59,6 +59,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
     backup, recordings = stick / "roto" / "backup", stick / "roto" / "recordings"
     (backup / "backup_ok.mkv").write_bytes(LEGIT)
     (recordings / "ok.mkv").write_bytes(LEGIT)
+    with open(os.fsencode(recordings) + b"/latin1-\xe9.mkv", "wb") as odd:  # not UTF-8: no id can carry it
+        odd.write(LEGIT)
     for folder in (backup, recordings):
         (folder / "creds.mkv").symlink_to(data / "credentials.json")
         (folder / "passwd.mkv").symlink_to("/etc/passwd")

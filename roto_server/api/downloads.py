@@ -33,17 +33,14 @@ async def send_file(request: Request, library: RecordingLibrary, item_id: str) -
 
 async def _stream(request: Request, opened: OpenFile) -> None:
     choice = parse_range(request.headers.get("range"), opened.size)
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(opened.name, safe='')}",
-    }
     if isinstance(choice, Unsatisfiable):
         raise ApiError(
             416,
             f"Range {request.headers.get('range')!r} lies beyond the file's {opened.size} bytes",
             field="Range",
-            headers={**headers, "Content-Range": choice.content_range()},
+            headers={"Accept-Ranges": "bytes", "Content-Range": choice.content_range()},
         )
+    headers = {"Accept-Ranges": "bytes", "Content-Disposition": _disposition(opened.name)}
     span = choice if isinstance(choice, Span) else Span(0, opened.size - 1, opened.size)
     if isinstance(choice, Span):
         headers["Content-Range"] = choice.content_range()
@@ -58,3 +55,9 @@ async def _stream(request: Request, opened: OpenFile) -> None:
         offset += len(chunk)
         remaining -= len(chunk)
     await response.eof()
+
+
+def _disposition(name: str) -> str:
+    """The file name for a save dialog: an ASCII fallback and the exact name (RFC 6266, RFC 8187)."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

@@ -62,6 +62,21 @@ class IndexShelf:
             self._open[storage.uuid] = index
             return index
 
+    def replace(self, storage: Storage, exc: Exception) -> BackupIndex | None:
+        """The open index turned out damaged where its own check could not see (undecodable
+        rows): move it aside and start a fresh one, as for an index that does not open."""
+        with self._lock:
+            index = self._open.pop(storage.uuid, None)
+            if index is not None:
+                index.close()
+            path = storage.folder("backup") / INDEX_NAME
+            try:
+                self._set_aside(storage, path, exc)
+            except (sqlite3.Error, OSError) as again:
+                self._unusable(storage, f"no backup index can be created ({again})")
+                return None
+            return self.get(storage, create=True)
+
     def damaged(self, storage: Storage, exc: Exception) -> None:
         """A query on an open index failed: drop it until it is replaced, and say why."""
         with self._lock:

@@ -21,14 +21,19 @@ class NotServable(Exception):
 
 
 def plain_name(name: str) -> bool:
-    """A single path component: not empty, not . or .., no separator, no NUL, not too long."""
+    """A single path component: not empty, not . or .., no separator, no NUL, not too long, and
+    valid UTF-8 on disk (a stick's undecodable names could not travel in ids or JSON)."""
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return False
     return (
         bool(name)
         and name not in (".", "..")
         and "/" not in name
         and os.sep not in name
         and "\0" not in name
-        and len(name.encode("utf-8", "surrogateescape")) <= NAME_MAX
+        and size <= NAME_MAX
     )
 
 
@@ -71,7 +76,7 @@ def regular_files(folder: Path) -> dict[str, os.DirEntry[str]]:
     read instead of a stat per name, which keeps a listing of 100 000 backup files fast."""
     try:
         with os.scandir(folder) as found:
-            return {e.name: e for e in found if e.is_file(follow_symlinks=False)}
+            return {e.name: e for e in found if e.is_file(follow_symlinks=False) and plain_name(e.name)}
     except OSError:
         return {}
 
