@@ -151,3 +151,29 @@ def notices(ws: websocket.WebSocket, count: int, timeout: float = 10) -> list[st
         if "notification" in message:
             found.append(message["notification"]["message"])
     return found
+
+
+def test_backup_resumes_on_a_fresh_index_and_adopts_the_old_segments(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    folder = data / "storages" / "internal" / "roto" / "backup"
+    first = ServerProcess(data, args=LEAN)
+    try:
+        uid = first.state("backupStorage")["backupStorage"]["uuid"]
+        backup_runs_on(first, uid)
+        first.post({"backupActive": True})  # on at shutdown, so it resumes at the next start
+    finally:
+        first.stop()
+    segments = sorted(p.name for p in folder.glob("*.mkv"))
+    assert segments
+    garbage(folder)
+    again = ServerProcess(data, args=LEAN)
+    try:
+        assert again.state("backupActive") == {"backupActive": True}
+        assert len(moved_aside(folder)) == 1
+        names = wait_for(
+            lambda: {f["name"] for f in get(again, "/api/backup/files")["files"]} - set(segments),
+            what="a new segment in the fresh index",
+        )
+        assert names and set(segments) <= {f["name"] for f in get(again, "/api/backup/files")["files"]}
+    finally:
+        again.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -279,14 +278,7 @@ class VisualBackup:
         if index is None:
             return  # the shelf has said why; nothing to reconcile against
         folder = storage.folder("backup")
-        try:
-            rows = index.files()
-        except sqlite3.DatabaseError as exc:  # e.g. a name that is not UTF-8: the index is not ours to trust
-            index = self.indexes.replace(storage, exc)
-            if index is None:
-                return
-            rows = []
-        known = {row.name: row for row in rows}
+        known = {row.name: row for row in index.files()}
         verdicts = await asyncio.to_thread(lambda: {name: entry_refusal(folder, name) for name in known})
         for row in known.values():
             path, verdict = folder / row.name, verdicts[row.name]

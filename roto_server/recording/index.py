@@ -125,6 +125,12 @@ class BackupIndex:
     def close(self) -> None:
         self._db.close()
 
+    def check_text(self) -> None:
+        """Decode every text column once: text that is not UTF-8 passes SQLite's quick check
+        but would fail every later read (sqlite3.OperationalError)."""
+        for _ in self._db.execute("SELECT name FROM files UNION ALL SELECT title || note FROM tags"):
+            pass
+
     # -- files -------------------------------------------------------------------------------
     def open_file(self, name: str, start: float) -> int:
         with self._db:

@@ -62,27 +62,11 @@ class IndexShelf:
             self._open[storage.uuid] = index
             return index
 
-    def replace(self, storage: Storage, exc: Exception) -> BackupIndex | None:
-        """The open index turned out damaged where its own check could not see (undecodable
-        rows): move it aside and start a fresh one, as for an index that does not open."""
-        with self._lock:
-            index = self._open.pop(storage.uuid, None)
-            if index is not None:
-                index.close()
-            path = storage.folder("backup") / INDEX_NAME
-            try:
-                self._set_aside(storage, path, exc)
-            except (sqlite3.Error, OSError) as again:
-                self._unusable(storage, f"no backup index can be created ({again})")
-                return None
-            return self.get(storage, create=True)
-
     def damaged(self, storage: Storage, exc: Exception) -> None:
         """A query on an open index failed: drop it until it is replaced, and say why."""
         with self._lock:
-            index = self._open.pop(storage.uuid, None)
-            if index is not None:
-                index.close()
+            # not closed here: a recorder may still hold it; the connection closes when it is dropped
+            self._open.pop(storage.uuid, None)
             self._unusable(storage, f"its backup index cannot be read ({exc})")
 
     def forget(self, uid: str) -> None:
@@ -115,7 +99,13 @@ class IndexShelf:
         path.parent.mkdir(parents=True, exist_ok=True)
         if os.path.lexists(path) and not stat.S_ISREG(os.lstat(path).st_mode):
             raise sqlite3.DatabaseError(f"{path.name} is not a regular file")
-        return BackupIndex(path)
+        index = BackupIndex(path)
+        try:
+            index.check_text()
+        except sqlite3.Error:
+            index.close()
+            raise
+        return index
 
     def _unusable(self, storage: Storage, reason: str) -> None:
         if self.problems.get(storage.uuid) == reason:
