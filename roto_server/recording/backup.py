@@ -316,9 +316,10 @@ def _unknown_files(storage: Storage, known: set[str]) -> list[Path]:
 
 def _unlink_all(storage: Storage, names: list[str]) -> None:
     folder = storage.folder("backup")
-    for name in names:
-        if plain_name(name) and inside(storage, folder):  # a crafted row must not delete outside the folder
-            (folder / name).unlink(missing_ok=True)
+    if not inside(storage, folder):
+        return
+    for name in filter(plain_name, names):  # a crafted row must not delete anything outside the folder
+        (folder / name).unlink(missing_ok=True)
 
 
 def _iso(moment: float) -> str:

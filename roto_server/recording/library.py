@@ -33,6 +33,7 @@ RECORDING_EXTENSION = ".mkv"
 MIME = {".mkv": "video/x-matroska", ".jpg": "image/jpeg"}
 _NUMBER = re.compile(r"[0-9]{1,18}")  # ASCII digits below 2^63: SQLite's integer range
 _BASE64 = re.compile(r"[A-Za-z0-9_-]{1,400}")
+REPORTED_MAX = 10_000  # a stick with a million crafted rows must not grow the memory of what was logged
 
 
 class NotFound(Exception):
@@ -93,7 +94,7 @@ class OpenFile:
 
 def make_id(storage: Storage, kind: str, ref: int | str) -> str:
     if kind == "r":
-        ref = base64.urlsafe_b64encode(str(ref).encode("utf-8", "surrogateescape")).decode().rstrip("=")
+        ref = base64.urlsafe_b64encode(str(ref).encode()).decode().rstrip("=")
     return f"{storage.uuid}.{kind}.{ref}"
 
 
@@ -116,7 +117,7 @@ class RecordingLibrary:
         return listing
 
     async def tags(self) -> Listing:
-        """The backup files that carry tags (each with its tags), oldest first."""
+        """The backup files that carry tags, each with its tags."""
         return await self.backup_files(tagged_only=True)
 
     def tag_id(self, entry: Entry, tag: TagRow) -> str:
@@ -226,6 +227,8 @@ class RecordingLibrary:
         """One log line per thing left out, not one per listing."""
         key = (storage.uuid, what, reason)
         if key not in self._reported:
+            if len(self._reported) >= REPORTED_MAX:
+                self._reported.clear()
             self._reported.add(key)
             log.warning("%s (%s): %s not served: %s", storage.name, storage.uuid, what, reason)
 
