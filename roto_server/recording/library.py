@@ -167,9 +167,10 @@ class RecordingLibrary:
         if folder is None:
             return []
         present = regular_files(folder)
+        prefix = self.file_id(storage, 0)[:-1]  # the id without its number, built once for 100 000 rows
         return [
             Entry(
-                self.file_id(storage, row.id),
+                f"{prefix}{row.id}",
                 "backup",
                 row.name,
                 row.size,
