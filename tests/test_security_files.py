@@ -186,6 +186,9 @@ def test_odd_ids_are_404_never_500(crafted: tuple[ServerProcess, Path]) -> None:
             res = _get(server, endpoint + file_id)
             assert res.status_code == 404, (endpoint, file_id, res.status_code, res.text)
             assert res.json()["error"]
+    for moment in ("²", "١٢", "1e999", "9" * 400, "2026-13-01T00:00:00+00:00", "2026-05-01T13:45:00"):
+        res = _get(server, f"/api/backup/files?from={moment}")
+        assert res.status_code == 400 and res.json()["field"] == "from", (moment, res.status_code, res.text)
     for tag_id in (f"{EVIL}.t.²", f"{EVIL}.t.{2**63}", f"{EVIL}.{2**64}", f"{EVIL}.t.١", "%2E%2E"):
         res = requests.delete(server.url(f"/api/backup/tags/{tag_id}"), auth=("API-User", TOKEN), timeout=10)
         assert res.status_code == 404, (tag_id, res.status_code, res.text)

@@ -6,6 +6,7 @@ the same ids /api/recordings uses; listing and downloading go through the librar
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sanic import Request, Sanic
@@ -19,13 +20,16 @@ from roto_server.recording.library import Entry, RecordingLibrary
 from roto_shared.catalogue import ROLE_RANK
 from roto_shared.validation import InvalidValue, parse_timestamp
 
+# ASCII only: str.isdigit() also takes "²", which float() then refuses
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?")
+
 
 def _time_arg(request: Request, name: str) -> float | None:
     text = request.args.get(name)
     if text is None:
         return None
     try:
-        return parse_timestamp(name, float(text) if text.replace(".", "", 1).isdigit() else text)
+        return parse_timestamp(name, float(text) if _SECONDS.fullmatch(text) else text)
     except InvalidValue as exc:
         raise ApiError(400, str(exc), field=name) from None
 
