@@ -24,6 +24,7 @@ from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
 EVIL = "evil-stick"
 LINKED = "linked-stick"
+INDEX_LINK = "index-link-stick"
 SECRET = b"top secret bytes outside every storage"
 LEGIT = bytes(range(256)) * 40  # 10 240 bytes
 TRAVERSALS = ["../../../../credentials.json", "/etc/passwd", "../credentials.json", "a/../../x.mkv"]
@@ -79,8 +80,13 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
     (outside / "backup").mkdir()
     (outside / "backup" / "secret.mkv").write_bytes(SECRET)
     _index(outside / "backup", ["secret.mkv"])
+    index_link = _stick(root, INDEX_LINK) / "roto" / "backup"
+    (index_link / "backup_ok.mkv").write_bytes(LEGIT)
+    (index_link / "index.sqlite3").symlink_to(outside / "backup" / "index.sqlite3")  # SQLite would follow it
     server = ServerProcess(data, args=["--anonymous-read", "--storage-root", str(root)])
-    wait_for(lambda: {EVIL, LINKED} <= set(server.state("diskStorages")["diskStorages"]), what="crafted sticks")
+    wait_for(
+        lambda: {EVIL, LINKED, INDEX_LINK} <= set(server.state("diskStorages")["diskStorages"]), what="crafted sticks"
+    )
     yield server, data
     server.stop()
 
@@ -96,7 +102,7 @@ def _b64(text: str) -> str:
 def _candidate_ids() -> list[str]:
     """Every id shape either endpoint ever accepted, for every crafted row and link."""
     ids = []
-    for uid, first in ((EVIL, 2), (LINKED, 1)):  # row 1 of the evil stick is its one legit backup file
+    for uid, first in ((EVIL, 2), (LINKED, 1), (INDEX_LINK, 1)):  # row 1 of the evil stick is legit
         for number in range(first, 12):
             ids += [f"{uid}.{number}", f"{uid}.b.{number}", _b64(f"b\n{uid}\n{number}")]
         for name in ("creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "folder.mkv", "inner.mkv"):
@@ -125,8 +131,10 @@ def test_listings_leave_out_every_row_and_link_that_leaves_the_storage(
 ) -> None:
     server, _ = crafted
     entries = _listed(server)
-    crafted_entries = [e for e in entries if LINKED in json.dumps(e) or EVIL in json.dumps(e)]
+    crafted_entries = [e for e in entries if any(uid in json.dumps(e) for uid in (EVIL, LINKED, INDEX_LINK))]
     assert sorted(e["name"] for e in crafted_entries) == ["backup_ok.mkv", "backup_ok.mkv", "ok.mkv"]
+    problems = _get(server, "/api/backup/files").json()["problems"]
+    assert {p["storage"]["uuid"] for p in problems} == {LINKED, INDEX_LINK}
     assert "index rows that leave the storage" in server.log() or "not served" in server.log()
 
 
