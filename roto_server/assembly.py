@@ -11,6 +11,7 @@ from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
 from roto_server.imaging.sources import open_source
 from roto_server.recording.backup import VisualBackup
+from roto_server.recording.library import RecordingLibrary
 from roto_server.recording.manual import ManualRecorder
 
 
@@ -21,6 +22,7 @@ class Device:
     camera: Camera
     recorder: ManualRecorder
     backup: VisualBackup
+    library: RecordingLibrary  # what the APIs list and download, over the backup's own indexes
 
     async def start(self) -> None:
         self.unit.start()
@@ -48,4 +50,4 @@ def build_device(
     camera = Camera(unit.store, sources, storages)
     recorder = ManualRecorder(unit.store, storages, camera.stream)
     backup = VisualBackup(unit.store, storages, camera.stream, segment_seconds)
-    return Device(unit, storages, camera, recorder, backup)
+    return Device(unit, storages, camera, recorder, backup, RecordingLibrary(storages, backup.indexes))

@@ -1,35 +1,28 @@
 """Backup gallery over HTTP: backup files with their tags, tag management, downloads, storages.
 
-Files and tags are named by opaque ids ``<storage uuid>.<number>``; a download looks the
-file name up in the storage's index, so no client-supplied text ever becomes a path.
+Files and tags are named by the recording library's opaque ids (``<storage uuid>.<kind>.<ref>``),
+the same ids /api/recordings uses; listing and downloading go through the library only.
 """
 
 from __future__ import annotations
 
-import os
+import re
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.handlers import ContentRangeHandler
-from sanic.response import HTTPResponse, ResponseStream, file_stream, json
+from sanic.response import HTTPResponse, json
 
 from roto_server.api.access import principal
+from roto_server.api.downloads import send_file
 from roto_server.api.errors import ApiError
-from roto_server.device.storage import Storage
 from roto_server.device.store import Refused, Set
-from roto_server.recording.index import FileRow
+from roto_server.recording.library import Entry, RecordingLibrary
 from roto_shared.catalogue import ROLE_RANK
 from roto_shared.json_input import JsonInputError, decode_json
 from roto_shared.validation import InvalidValue, coerce, parse_timestamp
 
-MKV = "video/x-matroska"
-
-
-def _split_id(text: str, what: str) -> tuple[str, int]:
-    uid, _, number = text.rpartition(".")
-    if not uid or not number.isdigit():
-        raise ApiError(404, f"no {what} {text!r}")
-    return uid, int(number)
+# ASCII only: str.isdigit() also takes "²", which float() then refuses
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?")
 
 
 def _json_body(request: Request, empty: Any) -> Any:
@@ -46,7 +39,7 @@ def _time_arg(request: Request, name: str) -> float | None:
     if text is None:
         return None
     try:
-        return parse_timestamp(name, float(text) if text.isascii() and text.replace(".", "", 1).isdigit() else text)
+        return parse_timestamp(name, float(text) if _SECONDS.fullmatch(text) else text)
     except InvalidValue as exc:
         raise ApiError(400, str(exc), field=name) from None
 
@@ -59,23 +52,22 @@ def install(app: Sanic) -> None:
         if ROLE_RANK[who.role] < ROLE_RANK[role]:
             raise ApiError(403, f"this needs the {role} role")
 
-    def storage_of(uid: str, what: str) -> Storage:
-        storage = ctx.device.storages.storages.get(uid)
-        if storage is None:
-            raise ApiError(404, f"no {what} on a connected storage {uid!r}")
-        return storage
+    library: RecordingLibrary = ctx.device.library
 
-    def file_json(storage: Storage, row: FileRow, tags: list[dict[str, Any]]) -> dict[str, Any]:
+    def tags_json(entry: Entry) -> list[dict[str, Any]]:
+        return [{**tag.as_json(), "id": library.tag_id(entry, tag), "fileId": entry.id} for tag in entry.tags]
+
+    def file_json(entry: Entry) -> dict[str, Any]:
         return {
-            "id": f"{storage.uuid}.{row.id}",
-            "name": row.name,
-            "start": row.start,
-            "end": row.end,
-            "duration": round(row.duration, 3),
-            "size": row.size,
-            "complete": row.complete,
-            "storage": {"uuid": storage.uuid, "name": storage.name},
-            "tags": tags,
+            "id": entry.id,
+            "name": entry.name,
+            "start": entry.start,
+            "end": entry.end,
+            "duration": round(entry.duration, 3),
+            "size": entry.size,
+            "complete": entry.complete,
+            "storage": {"uuid": entry.storage.uuid, "name": entry.storage.name},
+            "tags": tags_json(entry),
         }
 
     @app.get("/api/backup/files")
@@ -83,47 +75,21 @@ def install(app: Sanic) -> None:
         need(request, "viewer")
         since, until = _time_arg(request, "from"), _time_arg(request, "to")
         tagged = request.args.get("tagged", "").lower() in ("1", "true", "yes")
-        out = []
-        for storage in ctx.device.storages.storages.values():
-            index = ctx.device.backup.index_for(storage, create=False)
-            if index is None:
-                continue
-            tags_by_file: dict[int, list[dict[str, Any]]] = {}
-            for tag in index.tags():
-                tags_by_file.setdefault(tag.file_id, []).append({**tag.as_json(), "id": f"{storage.uuid}.{tag.id}"})
-            for row in index.files(since, until, tagged):
-                out.append(file_json(storage, row, tags_by_file.get(row.id, [])))
-        out.sort(key=lambda f: f["start"])
-        return json({"files": out})
+        listing = await library.backup_files(since, until, tagged)
+        files = sorted((file_json(e) for e in listing.entries), key=lambda f: f["start"])
+        return json({"files": files, "problems": [p.as_json() for p in listing.problems]})
 
     @app.get("/api/backup/files/<file_id:str>")
-    async def download(request: Request, file_id: str) -> HTTPResponse | ResponseStream:
+    async def download(request: Request, file_id: str) -> None:
         need(request, "viewer")
-        uid, number = _split_id(file_id, "backup file")
-        storage = storage_of(uid, "backup file")
-        index = ctx.device.backup.index_for(storage, create=False)
-        row = index.file(number) if index is not None else None
-        if row is None:
-            raise ApiError(404, f"no backup file {file_id!r}")
-        folder = storage.path / "roto" / "backup"
-        path = folder / row.name
-        if os.sep in row.name or path.resolve().parent != folder.resolve() or not path.is_file():
-            raise ApiError(404, f"backup file {file_id!r} is not on the storage any more")
-        span = ContentRangeHandler(request, path.stat()) if "range" in request.headers else None
-        return await file_stream(
-            path, mime_type=MKV, filename=row.name, _range=span, headers={"Accept-Ranges": "bytes"}
-        )
+        await send_file(request, library, file_id)
 
     @app.get("/api/backup/tags")
     async def list_tags(request: Request) -> HTTPResponse:
         need(request, "viewer")
-        out = []
-        for storage in ctx.device.storages.storages.values():
-            for tag in ctx.device.backup.tags(storage):
-                out.append(
-                    {**tag.as_json(), "id": f"{storage.uuid}.{tag.id}", "fileId": f"{storage.uuid}.{tag.file_id}"}
-                )
-        return json({"tags": out})
+        listing = await library.tags()
+        tags = sorted((t for e in listing.entries for t in tags_json(e)), key=lambda t: t["creationTime"])
+        return json({"tags": tags, "problems": [p.as_json() for p in listing.problems]})
 
     @app.post("/api/backup/tags")
     async def create_tag(request: Request) -> HTTPResponse:
@@ -143,9 +109,8 @@ def install(app: Sanic) -> None:
     @app.delete("/api/backup/tags/<tag_id:str>")
     async def remove_tag(request: Request, tag_id: str) -> HTTPResponse:
         need(request, "operator")
-        uid, number = _split_id(tag_id, "tag")
-        if not ctx.device.backup.remove_tag(storage_of(uid, "tag"), number):
-            raise ApiError(404, f"no tag {tag_id!r}")
+        if not await library.remove_tag(tag_id):
+            raise ApiError(404, f"no tag {tag_id!r} on a connected storage")
         return json({"removed": tag_id})
 
     @app.get("/api/storages")

@@ -6,31 +6,28 @@ the one JSON error shape with the spec's codes (400, 401, 403, 404, 429).
 
 from __future__ import annotations
 
-import base64
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.handlers import ContentRangeHandler
-from sanic.response import HTTPResponse, ResponseStream, file_stream, raw
+from sanic.response import HTTPResponse, raw
 from sanic.response import json as json_response
 
 from roto_server import __version__
 from roto_server.api import v1_ops
 from roto_server.api.access import attempt_of, principal, refusal
+from roto_server.api.downloads import send_file
 from roto_server.api.errors import ApiError
 from roto_server.api.v1_mapping import BY_KEY
 from roto_server.api.v1_socket import PERMISSIONS
 from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import SESSION_COOKIE, TooManyFailures, Unauthorized
 from roto_server.device.store import Set
+from roto_server.recording.library import Entry
 from roto_shared.catalogue import ROLE_RANK
 from roto_shared.json_input import JsonInputError, decode_json
 
 API_VERSION = "v1"
-MIME = {".mkv": "video/x-matroska", ".jpg": "image/jpeg"}
 PER_PAGE_MAX = 200
 
 
@@ -45,18 +42,6 @@ def envelope(
 def _need(who: Principal, role: str) -> None:
     if ROLE_RANK[who.role] < ROLE_RANK[role]:
         raise ApiError(403, f"this needs the {role} role; {who.name} has {who.role}")
-
-
-def _recording_id(kind: str, uuid: str, ref: str) -> str:
-    return base64.urlsafe_b64encode(f"{kind}\n{uuid}\n{ref}".encode()).decode().rstrip("=")
-
-
-def _parse_id(text: str) -> tuple[str, str, str]:
-    try:
-        kind, uuid, ref = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode().split("\n")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(404, f"no recording {text!r}") from None
-    return kind, uuid, ref
 
 
 def install(app: Sanic) -> None:
@@ -169,37 +154,16 @@ def install(app: Sanic) -> None:
     async def recording_stop(request: Request) -> HTTPResponse:
         return await record(request, "stop")
 
-    def all_recordings() -> list[dict[str, Any]]:
-        out = []
-        for storage in ctx.device.storages.storages.values():
-            folder = storage.path / "roto" / "recordings"
-            for path in folder.glob("*.mkv") if folder.is_dir() else []:
-                stat = path.stat()
-                out.append(
-                    {
-                        "id": _recording_id("r", storage.uuid, path.name),
-                        "type": "recording",
-                        "name": path.name,
-                        "size": stat.st_size,
-                        "created": stat.st_mtime,
-                        "storage": storage.name,
-                    }
-                )
-            index = ctx.device.backup.index_for(storage, create=False)
-            for row in index.files() if index is not None else []:
-                out.append(
-                    {
-                        "id": _recording_id("b", storage.uuid, str(row.id)),
-                        "type": "backup",
-                        "name": row.name,
-                        "size": row.size,
-                        "created": row.start,
-                        "duration": round(row.duration, 3),
-                        "storage": storage.name,
-                    }
-                )
-        out.sort(key=lambda r: r["created"], reverse=True)
-        return out
+    def recording_json(entry: Entry) -> dict[str, Any]:
+        item = {
+            "id": entry.id,
+            "type": entry.kind,
+            "name": entry.name,
+            "size": entry.size,
+            "created": entry.start,
+            "storage": entry.storage.name,
+        }
+        return item if entry.kind == "recording" else {**item, "duration": round(entry.duration, 3)}
 
     @app.get("/api/recordings")
     async def recordings(request: Request) -> HTTPResponse:
@@ -211,35 +175,22 @@ def install(app: Sanic) -> None:
             raise ApiError(400, "page and per_page must be whole numbers", field="page") from None
         if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
             raise ApiError(400, f"page must be >= 1 and per_page between 1 and {PER_PAGE_MAX}", field="per_page")
-        items = all_recordings()
-        chunk = items[(page - 1) * per_page : page * per_page]
-        return envelope({"recordings": chunk, "page": page, "per_page": per_page, "total": len(items)})
+        listing = await ctx.device.library.everything()
+        chunk = [recording_json(e) for e in listing.entries[(page - 1) * per_page : page * per_page]]
+        return envelope(
+            {
+                "recordings": chunk,
+                "page": page,
+                "per_page": per_page,
+                "total": len(listing.entries),
+                "problems": [p.as_json() for p in listing.problems],
+            }
+        )
 
     @app.get("/api/recordings/<rec_id:str>")
-    async def recording(request: Request, rec_id: str) -> HTTPResponse | ResponseStream:
+    async def recording(request: Request, rec_id: str) -> None:
         principal(request, ctx.gate)
-        kind, uuid, ref = _parse_id(rec_id)
-        storage = ctx.device.storages.storages.get(uuid)
-        path: Path | None = None
-        if storage is not None and kind == "r":
-            folder = storage.path / "roto" / "recordings"
-            path = folder / ref
-            if os.sep in ref or path.resolve().parent != folder.resolve():
-                path = None
-        elif storage is not None and kind == "b" and ref.isdigit():
-            index = ctx.device.backup.index_for(storage, create=False)
-            row = index.file(int(ref)) if index is not None else None
-            path = storage.path / "roto" / "backup" / row.name if row is not None else None
-        if path is None or not path.is_file():
-            raise ApiError(404, f"no recording {rec_id!r}")
-        span = ContentRangeHandler(request, path.stat()) if "range" in request.headers else None
-        return await file_stream(
-            path,
-            mime_type=MIME.get(path.suffix, "application/octet-stream"),
-            filename=path.name,
-            _range=span,
-            headers={"Accept-Ranges": "bytes"},
-        )
+        await send_file(request, ctx.device.library, rec_id)
 
     @app.get("/api/snapshot")
     async def snapshot(request: Request) -> HTTPResponse:

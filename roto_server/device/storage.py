@@ -30,6 +30,7 @@ MARKER = ".roto-storage.json"
 INTERNAL = "internal"
 RESCAN_PERIOD_S = 2.0
 ROLES = {"recordingStorage": "recording", "backupStorage": "backup"}
+FOLDER_KINDS = ("recordings", "pictures", "backup")  # the layout under <storage>/roto/
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,12 @@ class Storage:
     path: Path
     kind: str  # "disk" or "net"
     quota: int | None = None
+
+    def folder(self, kind: str) -> Path:
+        """Where files of ``kind`` (recordings, pictures, backup) live on this storage; not created here."""
+        if kind not in FOLDER_KINDS:
+            raise ValueError(f"no folder kind {kind!r} (known: {', '.join(FOLDER_KINDS)})")
+        return self.path / "roto" / kind
 
     def usage(self) -> tuple[int, int, int]:
         """(total, used, free) bytes; a quota caps the total below the file system's."""
@@ -240,7 +247,7 @@ class StorageService:
         """A folder on the selected storage (call problem() first)."""
         uid = self.selection[role]
         assert uid is not None
-        path = self.storages[uid].path / "roto" / sub
+        path = self.storages[uid].folder(sub)
         path.mkdir(parents=True, exist_ok=True)
         return path
 

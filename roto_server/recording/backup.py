@@ -20,12 +20,13 @@ from roto_server.device.store import ChangeEvent, Notice, Refused, StateStore
 from roto_server.imaging.pipeline import BACKUP, StreamService
 
 from .container import EXTENSION, SegmentWriter, finalise, probe
-from .index import BackupIndex, TagRow, plan_deletions
+from .index import BackupIndex, plan_deletions
+from .indexes import IndexShelf
 from .manual import StorageFull, failure_reason
 from .names import file_name, unused
+from .safe_files import entry_refusal, inside, plain_name
 
 log = logging.getLogger("roto.backup")
-INDEX_NAME = "index.sqlite3"
 CAPACITY_PERIOD_S = 2.0
 INDEX_UPDATE_S = 1.0
 FUTURE_SLACK_S = 5.0
@@ -57,7 +58,7 @@ class VisualBackup:
         self._storages = storages
         self._stream = stream
         self.segment_seconds = segment_seconds
-        self._indexes: dict[str, BackupIndex] = {}
+        self.indexes = IndexShelf(store)  # shared with the recording library
         self._task: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -92,23 +93,16 @@ class VisualBackup:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for index in self._indexes.values():
-            index.close()
-        self._indexes.clear()
+        self.indexes.close_all()
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
     def index_for(self, storage: Storage, create: bool = True) -> BackupIndex | None:
-        index = self._indexes.get(storage.uuid)
-        if index is None:
-            folder = storage.path / "roto" / "backup"
-            if not create and not (folder / INDEX_NAME).exists():
-                return None
-            folder.mkdir(parents=True, exist_ok=True)
-            index = self._indexes[storage.uuid] = BackupIndex(folder / INDEX_NAME)
-        return index
+        """The storage's index; with ``create`` a missing or damaged one is replaced by a fresh one.
+        None when there is none (``create`` false) or none can be made (a failing medium)."""
+        return self.indexes.get(storage, create)
 
     # -- state handlers ------------------------------------------------------------------------
     def _set_active(self, on: bool) -> bool:
@@ -148,7 +142,8 @@ class VisualBackup:
         storage = self._storages.storage("backup")
         assert storage is not None
         index = self.index_for(storage)
-        assert index is not None
+        if index is None:
+            raise Refused(f"backupActive: {self.indexes.problems.get(storage.uuid, 'no backup index')}")
         available = self._available_seconds(storage, index)
         if available < capacity.ONE_HOUR:
             raise Refused(
@@ -179,9 +174,7 @@ class VisualBackup:
         if uid == self._storage_uuid and self.running:
             self._end_with("the storage was removed; it resumes when the storage is back")
             self._resume_when_back = True
-        index = self._indexes.pop(uid, None)
-        if index is not None:
-            index.close()
+        self.indexes.forget(uid)
 
     def _end_with(self, reason: str) -> None:
         self._stop.set()
@@ -195,7 +188,7 @@ class VisualBackup:
     ) -> None:
         if previous is not None:
             await asyncio.wait([previous])  # the run on the storage switched away from closes its segment first
-        folder = storage.path / "roto" / "backup"
+        folder = storage.folder("backup")
         budget = SpaceBudget(storage.usage)
         frames = self._stream.frames(kind=BACKUP)
         log.info("Visual Backup recording on %s in %s s segments", storage.name, self.segment_seconds)
@@ -216,7 +209,7 @@ class VisualBackup:
                     if not await budget.allows(len(frame.jpeg)):
                         self._close_segment(index)
                         seg = None
-                        await self._make_room(index, folder, budget, self._room_for(len(frame.jpeg)))
+                        await self._make_room(index, storage, budget, self._room_for(len(frame.jpeg)))
                     if seg is None:
                         seg = self._open_segment(storage, index, folder, frame.width, frame.height, frame.captured)
                     seg.writer.write(frame.jpeg, frame.captured)
@@ -241,7 +234,7 @@ class VisualBackup:
     def _room_for(self, frame_bytes: int) -> int:
         return frame_bytes * int(self._store["backupFps"]) * int(min(self.segment_seconds, ROOM_SECONDS))
 
-    async def _make_room(self, index: BackupIndex, folder: Path, budget: SpaceBudget, need: int) -> None:
+    async def _make_room(self, index: BackupIndex, storage: Storage, budget: SpaceBudget, need: int) -> None:
         """The storage filled up between two turns of the ring buffer (the capacity model guessed low, or other
         files share the storage): delete the oldest deletable files until ``need`` bytes fit, else stop."""
         room = await budget.measure()
@@ -252,7 +245,7 @@ class VisualBackup:
             doomed.append((file_id, name))
             room += size
         if doomed:
-            await asyncio.to_thread(_unlink_all, [folder / name for _, name in doomed])
+            await asyncio.to_thread(_unlink_all, storage, [name for _, name in doomed])
             index.remove_files(file_id for file_id, _ in doomed)
             log.info("storage full: deleted the %d oldest untagged backup file(s)", len(doomed))
             room = await budget.measure()
@@ -294,8 +287,7 @@ class VisualBackup:
         )
         if not doomed:
             return
-        folder = storage.path / "roto" / "backup"
-        await asyncio.to_thread(_unlink_all, [folder / name for _, name, _ in doomed])
+        await asyncio.to_thread(_unlink_all, storage, [name for _, name, _ in doomed])
         index.remove_files(file_id for file_id, _, _ in doomed)
         log.info("ring buffer deleted %d backup file(s), oldest first", len(doomed))
 
@@ -328,7 +320,7 @@ class VisualBackup:
         if self._reserved is not None and self._reserved.storage_uuid == storage.uuid:
             return self._reserved.file_id
         self._drop_reservation("the backup storage was switched before the tagged segment began")
-        folder = storage.path / "roto" / "backup"
+        folder = storage.folder("backup")
         path = unused(folder, file_name("backup", self._store["changeBackupPostName"], start, EXTENSION))
         self._reserved = _Reserved(storage.uuid, index.open_file(path.name, start), path)
         return self._reserved.file_id
@@ -338,21 +330,13 @@ class VisualBackup:
         reserved, self._reserved = self._reserved, None
         if reserved is None:
             return
-        index = self._indexes.get(reserved.storage_uuid)
+        index = self.indexes.opened(reserved.storage_uuid)
         try:
             if index is not None:
                 index.remove_files([reserved.file_id])
         except sqlite3.Error as exc:  # a storage just pulled: the next reconcile drops the row (no file)
             log.warning("could not remove the reserved backup row: %s", exc)
         self._store.announce(Notice("createTag", f"tag not kept: {reason}", "error"))
-
-    def remove_tag(self, storage: Storage, tag_id: int) -> bool:
-        index = self.index_for(storage, create=False)
-        return index is not None and index.remove_tag(tag_id)
-
-    def tags(self, storage: Storage) -> list[TagRow]:
-        index = self.index_for(storage, create=False)
-        return index.tags() if index is not None else []
 
     # -- capacity ------------------------------------------------------------------------------
     async def _publish_capacity_forever(self) -> None:
@@ -378,8 +362,7 @@ class VisualBackup:
             )
             return
         index = self.index_for(storage)
-        assert index is not None
-        stored, deletable, _ = index.totals()
+        stored, deletable, _ = index.totals() if index is not None else (0.0, 0.0, 0)
         free = int(self._store["backupStorage"].get("free", 0))
         s = self._store
         remaining = capacity.remaining_seconds(s["backupResolution"], s["backupFps"], s["backupPictureQuality"], free)
@@ -397,16 +380,21 @@ class VisualBackup:
     # -- reconciliation ------------------------------------------------------------------------
     async def reconcile(self, storage: Storage) -> None:
         """Make the index match the files: finalise a segment left open by a crash, drop rows
-        of files deleted by hand, adopt files the index does not know."""
+        of files deleted by hand, adopt files the index does not know. Rows whose name fails
+        the library's safety check (a crafted stick) are left alone, never opened or deleted."""
         index = self.index_for(storage)
-        assert index is not None
-        folder = storage.path / "roto" / "backup"
+        if index is None:
+            return  # the shelf has said why; nothing to reconcile against
+        folder = storage.folder("backup")
         known = {row.name: row for row in index.files()}
+        verdicts = await asyncio.to_thread(lambda: {name: entry_refusal(folder, name) for name in known})
         for row in known.values():
-            path = folder / row.name
-            if not path.exists():
+            path, verdict = folder / row.name, verdicts[row.name]
+            if verdict == "missing":
                 index.remove_files([row.id])
                 log.warning("backup file %s is gone; removed from the index", row.name)
+            elif verdict is not None:
+                log.warning("backup index row %r on %s ignored: %s", row.name, storage.name, verdict)
             elif not row.complete:
                 try:
                     found = await asyncio.to_thread(finalise, path)
@@ -416,21 +404,30 @@ class VisualBackup:
                     continue
                 index.complete(row.id, row.start + found.duration, found.size)
                 log.info("finalised backup segment %s left open (%.1f s)", row.name, found.duration)
-        for path in sorted(folder.glob(f"*{EXTENSION}")):
-            if path.name not in known:
-                try:
-                    found = await asyncio.to_thread(probe, path)
-                except Exception as exc:
-                    log.error("ignoring unreadable file %s: %s", path, exc)
-                    continue
-                end = path.stat().st_mtime
-                index.add_complete(path.name, end - found.duration, end, found.size)
-                log.info("adopted backup file %s", path.name)
+        for path in await asyncio.to_thread(_unknown_files, storage, set(known)):
+            try:
+                found = await asyncio.to_thread(probe, path)
+            except Exception as exc:
+                log.error("ignoring unreadable file %s: %s", path, exc)
+                continue
+            end = path.stat().st_mtime
+            index.add_complete(path.name, end - found.duration, end, found.size)
+            log.info("adopted backup file %s", path.name)
 
 
-def _unlink_all(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
+def _unknown_files(storage: Storage, known: set[str]) -> list[Path]:
+    """Regular backup files in the folder that the index does not list (links and the like are skipped)."""
+    folder = storage.folder("backup")
+    names = sorted(p.name for p in folder.glob(f"*{EXTENSION}") if p.name not in known)
+    return [folder / name for name in names if entry_refusal(folder, name) is None]
+
+
+def _unlink_all(storage: Storage, names: list[str]) -> None:
+    folder = storage.folder("backup")
+    if not inside(storage, folder):
+        return
+    for name in filter(plain_name, names):  # a crafted row must not delete anything outside the folder
+        (folder / name).unlink(missing_ok=True)
 
 
 def _iso(moment: float) -> str:

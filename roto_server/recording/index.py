@@ -109,13 +109,27 @@ class BackupIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+            # a stick pulled mid-write or a file damaged by hand must show here, not in a listing later
+            verdict = self._db.execute("PRAGMA quick_check").fetchone()[0]
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {verdict}")
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
+
+    def check_text(self) -> None:
+        """Decode every text column once: text that is not UTF-8 passes SQLite's quick check
+        but would fail every later read (sqlite3.OperationalError)."""
+        for _ in self._db.execute("SELECT name FROM files UNION ALL SELECT title || note FROM tags"):
+            pass
 
     # -- files -------------------------------------------------------------------------------
     def open_file(self, name: str, start: float) -> int:
