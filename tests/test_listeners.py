@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from sanic_testing.reusable import ReusableClient
 
 from roto_server.app import create_app
 from roto_server.config import parse_config
+from roto_server.device.store import StateStore
+from roto_server.listeners import Listeners
+from roto_shared.catalogue import load_catalogue
 from tests.media_files import wait_for
 from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
@@ -148,3 +152,34 @@ def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> None:
     assert res.json["cam0Exists"] is True
     assert res.json["httpsStatus"] == {"running": False, "reason": "httpsOn is false"}
     assert res.json["httpStatus"]["running"] is True
+
+
+class Loopback:
+    """A listener kind that binds loopback whatever address it is given, and serves nothing."""
+
+    name = "http"
+    schemes = ("http", "ws")
+
+    def bind(self, host: str, port: int) -> socket.socket:
+        return socket.create_server(("127.0.0.1", 0))
+
+    async def serve(self, sock: socket.socket) -> Any:
+        class Idle:
+            async def close(self) -> None:
+                return None
+
+        return Idle()
+
+
+async def test_connection_urls_follow_the_host_addresses() -> None:
+    store = StateStore(load_catalogue())
+    store.set_facts({"netInfo": [{"connections": [{"address": "192.0.2.7"}]}]})
+    listeners = Listeners(store, "0.0.0.0", [Loopback()], {"http": 0})
+    await listeners.start()
+    port = listeners.bound_ports()["http"]
+    assert store["connectionUrls"]["http"] == [f"http://127.0.0.1:{port}/api", f"http://192.0.2.7:{port}/api"]
+    store.set_facts({"netInfo": [{"connections": [{"address": "198.51.100.3"}]}, {"connections": []}]})
+    await asyncio.sleep(0)  # the refresh runs right after the change event
+    assert store["connectionUrls"]["ws"] == [f"ws://127.0.0.1:{port}/api", f"ws://198.51.100.3:{port}/api"]
+    await listeners.stop()
+    assert listeners.bound_ports() == {"http": None}

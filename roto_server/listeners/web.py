@@ -33,11 +33,11 @@ class SanicServing:
             return
         self.server.server.close()  # no new connections from here on
         connections: set[Any] = self.server.connections
-        for conn in list(connections):
-            conn.close_if_idle()
         deadline = time.monotonic() + self.grace_s
         while connections and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)  # requests in flight finish; Sanic's own shutdown waits the same way
+            for conn in list(connections):
+                conn.close_if_idle()  # again each round: a request in flight (maybe the very write) ends
+            await asyncio.sleep(0.05)  # Sanic's own shutdown polls its connections the same way
         for conn in list(connections):
             websocket = getattr(conn, "websocket", None)
             if websocket is not None:
