@@ -60,8 +60,9 @@ class _Running:
 class Listener:
     """One kind of server: the socket it should serve, and what serves now."""
 
-    def __init__(self, kind: ListenerKind, host: str, on: bool, port: int) -> None:
+    def __init__(self, kind: ListenerKind, host: str, on: bool, port: int, swapped: Callable[[], None]) -> None:
         self.kind = kind
+        self.swapped = swapped  # called when the new server serves and the old one is about to close
         self.host = host
         self.on = on
         self.port = port  # the port served, or served when switched on again
@@ -113,6 +114,7 @@ class Listener:
                 self._running = None
             if old is not None:
                 port = old.sock.getsockname()[1]
+                self.swapped()  # the state tells the truth while the old server drains
                 await old.serving.close()
                 old.sock.close()
                 log.info("%s stopped serving on port %s", self.kind.name, port)
@@ -138,7 +140,7 @@ class Listeners:
         for kind in kinds:
             given = start_ports.get(kind.name)
             port = given if given is not None else int(store[f"{kind.name}Port"])
-            self.listeners[kind.name] = Listener(kind, host, bool(store[f"{kind.name}On"]), port)
+            self.listeners[kind.name] = Listener(kind, host, bool(store[f"{kind.name}On"]), port, self.publish)
             store.set_handler(f"{kind.name}On", self._on_switch(kind.name))
             store.set_handler(f"{kind.name}Port", self._on_port(kind.name))
         store.subscribe(self._on_change)
