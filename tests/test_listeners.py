@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from sanic_testing.reusable import ReusableClient
+from websocket import WebSocket, WebSocketException, create_connection
 
 from roto_server.app import create_app
 from roto_server.config import parse_config
@@ -43,6 +45,17 @@ def refused(url: str, **kwargs: Any) -> bool:
         requests.get(url, params={"token": TOKEN}, timeout=2, **kwargs)
     except requests.ConnectionError:
         return True
+    return False
+
+
+def closed_within(ws: WebSocket, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if not ws.recv():  # a close frame reads as empty
+                return True
+        except WebSocketException:
+            return True
     return False
 
 
@@ -77,12 +90,15 @@ def unit(tmp_path: Path) -> Iterator[Unit]:
 
 def test_http_port_moves_at_run_time(unit: Unit) -> None:
     old = f"http://127.0.0.1:{unit.proc.port}/api"
+    watcher = create_connection(unit.proc.ws_url, timeout=10)  # a WebSocket client on the old port
+    watcher.recv()
     port = free_port()
     values, notices = unit.write({"httpPort": port})
     assert values == {"httpPort": port} and notices == []
     new = f"http://127.0.0.1:{port}/api"
     wait_for(lambda: answers(new), timeout=10, what="the new HTTP port answering")
     wait_for(lambda: refused(old), timeout=10, what="the old HTTP port closed")
+    assert closed_within(watcher, 5)  # WebSocket clients of the old port are closed (1001, going away)
     state = unit.read("httpStatus", "connectionUrls")
     assert state["httpStatus"] == {"running": True, "port": port, "address": "127.0.0.1"}
     assert state["connectionUrls"]["http"] == [new]
