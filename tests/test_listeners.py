@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from sanic_testing.reusable import ReusableClient
 from websocket import WebSocket, WebSocketException, create_connection
 
 from roto_server.app import create_app
@@ -158,17 +157,15 @@ def test_a_port_taken_at_start_stops_the_start_with_the_reason(tmp_path: Path) -
     assert f"cannot listen for HTTP on 127.0.0.1:{taken}" in out.stdout + out.stderr
 
 
-def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> None:
-    config = parse_config(
-        ["--host", "127.0.0.1", "--http-port", "0", "--data-dir", str(tmp_path), "--api-token", TOKEN]
-    )
+async def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> None:
+    config = parse_config(["--host", "127.0.0.1", "--data-dir", str(tmp_path), "--api-token", TOKEN])
     app = create_app(config, name="roto_in_process")
-    with ReusableClient(app) as client:
-        _, res = client.get("/api", params={"token": TOKEN, "get": "[httpStatus,httpsStatus,cam0Exists]"})
+    # the ASGI test client needs no socket at all; under ASGI the listeners stay closed (the ASGI server owns them)
+    _, res = await app.asgi_client.get("/api", params={"token": TOKEN, "get": "[cam0Exists,httpsCertificate]"})
     assert res.status == 200
     assert res.json["cam0Exists"] is True
-    assert res.json["httpsStatus"] == {"running": False, "reason": "httpsOn is false"}
-    assert res.json["httpStatus"]["running"] is True
+    assert res.json["httpsCertificate"]["file"] == str(tmp_path / "https-cert.pem")
+    assert app.ctx.listeners.bound_ports() == {"http": None, "https": None}
 
 
 class Loopback:
