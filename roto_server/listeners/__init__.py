@@ -72,11 +72,8 @@ class Listener:
         self._lock = asyncio.Lock()
 
     @property
-    def serving_port(self) -> int | None:
-        return self._running.sock.getsockname()[1] if self._running else None
-
-    @property
     def bound_port(self) -> int | None:
+        """The port clients reach: the running server's, or at start the bound socket about to serve."""
         sock = self._running.sock if self._running else self._wanted
         return sock.getsockname()[1] if sock is not None else None
 
@@ -166,8 +163,9 @@ class Listeners:
 
     async def start(self) -> None:
         self.bind()
-        await asyncio.gather(*(listener.apply() for listener in self.listeners.values()))
+        # bound sockets already queue connections: say so before the first server answers anyone
         self.publish()
+        await asyncio.gather(*(listener.apply() for listener in self.listeners.values()))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -200,7 +198,7 @@ class Listeners:
         try:
             listener.want(on, port)
         except OSError as exc:
-            now = listener.serving_port
+            now = listener.bound_port
             stays = f"stays on port {now}" if now is not None else "stays off"
             raise Refused(
                 f"{variable}: cannot listen on {self.host}:{port}: {exc.strerror}; {listener.kind.name.upper()} {stays}"
@@ -249,7 +247,7 @@ class Listeners:
     def publish(self) -> None:
         facts: dict[str, Any] = {}
         for name, listener in self.listeners.items():
-            port = listener.serving_port
+            port = listener.bound_port
             if port is None:
                 facts[f"{name}Status"] = {"running": False, "reason": f"{name}On is false"}
             else:
