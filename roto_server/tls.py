@@ -57,15 +57,26 @@ class Certificate:
             "serialNumber": format(cert.serial_number, "x"),
             "subjectAltNames": names,
             "sha256Fingerprint": cert.fingerprint(hashes.SHA256()).hex(":").upper(),
-            "selfSigned": self.generated,
+            "selfSigned": cert.subject == cert.issuer,
+            "source": "generated" if self.generated else "operator",  # made by roto, or --tls-cert
             "file": str(self.cert_path),
         }
 
 
 def operator_certificate(cert: Path, key: Path) -> Certificate:
     """The operator's pair, checked now so a bad file stops the start with a clear message."""
+    for path, what, load in (
+        (cert, "a PEM certificate", x509.load_pem_x509_certificate),
+        (key, "an unencrypted PEM private key", lambda data: serialization.load_pem_private_key(data, None)),
+    ):
+        try:
+            load(path.read_bytes())
+        except OSError as exc:
+            raise TlsError(f"cannot read {path}: {exc.strerror}") from exc
+        except (ValueError, TypeError) as exc:
+            raise TlsError(f"{path} is not {what}") from exc
     given = Certificate(cert, key, generated=False)
-    given.context()
+    given.context()  # the pair itself: a key that does not belong to the certificate fails here
     return given
 
 

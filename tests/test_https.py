@@ -15,7 +15,7 @@ import pytest
 import requests
 from websocket import create_connection
 
-from roto_server.tls import device_certificate
+from roto_server.tls import TlsError, device_certificate, operator_certificate
 from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
 
@@ -59,7 +59,7 @@ def test_https_certificate_describes_what_the_handshake_shows(secure: ServerProc
     port, cacert = https_port(secure), secure.data_dir / "https-cert.pem"
     described = secure.state("httpsCertificate")["httpsCertificate"]
     assert described["sha256Fingerprint"] == colon_hex(handshake_fingerprint(port, cacert))
-    assert described["selfSigned"] is True and described["subject"] == described["issuer"]
+    assert described["selfSigned"] is True and described["source"] == "generated"
     assert {"localhost", "127.0.0.1"} <= set(described["subjectAltNames"])
     assert described["notBefore"] < described["notAfter"]
     urls = secure.state("connectionUrls")["connectionUrls"]
@@ -108,7 +108,7 @@ def test_the_operators_certificate_is_served(tmp_path: Path) -> None:
     try:
         port = https_port(server)
         described = server.state("httpsCertificate")["httpsCertificate"]
-        assert described["selfSigned"] is False and "camera.example.org" in described["subject"]
+        assert described["source"] == "operator" and "camera.example.org" in described["subject"]
         assert described["sha256Fingerprint"] == colon_hex(handshake_fingerprint(port, own.cert_path))
         assert not (tmp_path / "data" / "https-cert.pem").exists()  # nothing generated
     finally:
@@ -122,6 +122,18 @@ def test_an_operator_certificate_that_does_not_load_stops_the_start(tmp_path: Pa
     command += ["--data-dir", str(tmp_path / "data"), "--tls-cert", str(bogus), "--tls-key", str(bogus)]
     out = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert out.returncode == 2
-    assert f"cannot use certificate {bogus}" in out.stdout + out.stderr
+    assert f"{bogus} is not a PEM certificate" in out.stdout + out.stderr
     half = subprocess.run([*command[:-2]], capture_output=True, text=True, timeout=60)
     assert half.returncode == 2 and "--tls-cert and --tls-key go together" in half.stderr
+
+
+def test_operator_pairs_are_checked_file_by_file(tmp_path: Path) -> None:
+    one = device_certificate(tmp_path / "one", "one.example.org", [])
+    other = device_certificate(tmp_path / "other", "other.example.org", [])
+    with pytest.raises(TlsError, match="is not an unencrypted PEM private key"):
+        operator_certificate(one.cert_path, one.cert_path)
+    with pytest.raises(TlsError, match=r"cannot read .*missing\.pem: No such file"):
+        operator_certificate(tmp_path / "missing.pem", one.key_path)
+    with pytest.raises(TlsError, match=r"cannot use certificate .* with key"):
+        operator_certificate(one.cert_path, other.key_path)  # a key that belongs to another certificate
+    assert operator_certificate(one.cert_path, one.key_path).describe()["source"] == "operator"
