@@ -67,8 +67,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         type=int,
         default=int(port_env) if port_env else None,
         metavar="PORT",
-        help="HTTP port; 0 picks a free one. Default: the stored httpPort setting, "
-        "8080 out of the box (ROTO_HTTP_PORT)",
+        help="serve HTTP on this port, switching httpOn on; 0 picks a free one. Default: the stored httpOn and "
+        "httpPort settings, on and 8080 out of the box (ROTO_HTTP_PORT)",
     )
     https_env = env("ROTO_HTTPS_PORT")
     parser.add_argument(
