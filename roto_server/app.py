@@ -18,6 +18,7 @@ from roto_server.config import Credentials, ServerConfig, resolve_credentials
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
 from roto_server.listeners import Listeners
+from roto_server.listeners.web import web_listeners
 
 
 @dataclass
@@ -44,8 +45,6 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
     Raises TlsError when the operator's certificate does not load. Nothing listens until the app
     starts (or ``app.ctx.listeners.bind()`` is called to fail early and learn the ports).
     """
-    from roto_server.listeners.web import web_listeners
-
     config.data_dir.mkdir(parents=True, exist_ok=True)
     creds = resolve_credentials(config)
     device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
@@ -65,7 +64,7 @@ def build_app(
     limits: RateLimits | None = None,
     anonymous_read: bool = False,
 ) -> Sanic:
-    """Build the app around an already booted device.
+    """The app around an already booted device, without listeners (create_app adds them).
 
     Anonymous viewers are let in while ``anonymous_read`` (the start-up flag, never saved) or
     while the state's userAuthentication is disabled (a persisted setting an admin changes).
