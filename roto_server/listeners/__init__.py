@@ -216,9 +216,13 @@ class Listeners:
 
     # -- what is served ---------------------------------------------------------------------
     def _on_change(self, event: ChangeEvent) -> None:
-        if "netInfo" in event.changes and self._bound:
-            # publishing from inside a change event would nest events; do it right after
-            asyncio.get_running_loop().call_soon(self.publish)
+        if "netInfo" not in event.changes or not self._bound:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving yet: start() publishes
+        loop.call_soon(self.publish)  # publishing inside a change event would nest events; do it right after
 
     def hosts(self) -> list[str]:
         """Every address a client can use to reach a wildcard listener, loopback first."""
