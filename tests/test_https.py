@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import ssl
 import stat
 import subprocess
@@ -16,6 +17,7 @@ import requests
 from websocket import create_connection
 
 from roto_server.tls import TlsError, device_certificate, operator_certificate
+from tests.media_files import wait_for
 from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
 
@@ -137,3 +139,19 @@ def test_operator_pairs_are_checked_file_by_file(tmp_path: Path) -> None:
     with pytest.raises(TlsError, match=r"cannot use certificate .* with key"):
         operator_certificate(one.cert_path, other.key_path)  # a key that belongs to another certificate
     assert operator_certificate(one.cert_path, one.key_path).describe()["source"] == "operator"
+
+
+def test_https_port_moves_at_run_time(secure: ServerProcess) -> None:
+    old, cacert = https_port(secure), secure.data_dir / "https-cert.pem"
+    with socket.socket() as probe:  # a free port (another process could take it first: a tiny race)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert secure.post({"httpsPort": port}, auth=("admin", ADMIN_PASSWORD)).json() == {"httpsPort": port}
+
+    def curl(at: int) -> int:
+        url = f"https://127.0.0.1:{at}/api?token={TOKEN}&get=[swVersion]"
+        return subprocess.run(["curl", "-sS", "-g", "--cacert", str(cacert), url], capture_output=True).returncode
+
+    wait_for(lambda: curl(port) == 0, timeout=10, what="HTTPS on the new port")
+    wait_for(lambda: curl(old) == 7, timeout=10, what="the old HTTPS port refusing")  # 7: could not connect
+    assert https_port(secure) == port
