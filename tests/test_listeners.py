@@ -154,7 +154,23 @@ def test_a_port_taken_at_start_stops_the_start_with_the_reason(tmp_path: Path) -
             timeout=60,
         )
     assert out.returncode == 2
-    assert f"cannot listen for HTTP on 127.0.0.1:{taken}" in out.stdout + out.stderr
+    assert f"HTTP: cannot listen on 127.0.0.1:{taken}: Address already in use" in out.stdout + out.stderr
+
+
+def test_a_second_listener_that_cannot_listen_at_start_leaves_the_first_serving(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as squatter:
+        taken = squatter.getsockname()[1]
+        server = ServerProcess(tmp_path / "data", ["--https-port", str(taken)])
+        try:
+            status = server.state("httpsStatus")["httpsStatus"]
+            assert status == {"running": False, "reason": f"cannot listen on 127.0.0.1:{taken}: Address already in use"}
+            assert "https" not in server.state("connectionUrls")["connectionUrls"]
+            # once the port is free, writing it (or another) brings HTTPS up
+            squatter.close()
+            assert server.post({"httpsPort": taken}, auth=("admin", ADMIN_PASSWORD)).json() == {"httpsPort": taken}
+            wait_for(lambda: server.state("httpsStatus")["httpsStatus"].get("running"), timeout=10, what="HTTPS up")
+        finally:
+            server.stop()
 
 
 async def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class Listener:
         self._wanted: socket.socket | None = None
         self._running: _Running | None = None
         self._starting: socket.socket | None = None  # the socket apply() is starting a server on
+        self.failure: str | None = None  # why it is not serving although switched on (a port taken at start)
         self._lock = asyncio.Lock()
 
     @property
@@ -89,6 +91,7 @@ class Listener:
         if stale is not None and stale is not fresh and not self._serves(stale):
             stale.close()  # bound by an earlier write that never got to serve
         self.on, self.port = on, port
+        self.failure = None
 
     def _serves(self, sock: socket.socket) -> bool:
         return sock is self._starting or (self._running is not None and self._running.sock is sock)
@@ -144,22 +147,30 @@ class Listeners:
 
     # -- life cycle ----------------------------------------------------------------------
     def bind(self) -> None:
-        """Bind every switched-on listener; ListenerError names the one that cannot listen."""
+        """Bind every switched-on listener.
+
+        One that cannot listen is logged and reported in its status while the others serve; only
+        when none can, ListenerError names them all (a unit nobody can reach should not start).
+        """
         if self._bound:
             return
+        failures = []
         for listener in self.listeners.values():
             try:
                 listener.want(listener.on, listener.port)
             except OSError as exc:
-                self._release()
-                raise ListenerError(
-                    f"cannot listen for {listener.kind.name.upper()} on {self.host}:{listener.port}: {exc.strerror}"
-                ) from exc
+                listener.failure = f"cannot listen on {self.host}:{listener.port}: {_why(exc)}"
+                failures.append(f"{listener.kind.name.upper()}: {listener.failure}")
+        if failures and all(listener.bound_port is None for listener in self.listeners.values()):
+            raise ListenerError("; ".join(failures))
+        for failure in failures:
+            log.error("%s; the other listeners serve", failure)
         self._bound = True
 
     def _release(self) -> None:
         for listener in self.listeners.values():
-            listener.want(False, listener.port)
+            if listener.bound_port is not None:
+                listener.want(False, listener.port)
 
     async def start(self) -> None:
         self.bind()
@@ -201,7 +212,7 @@ class Listeners:
             now = listener.bound_port
             stays = f"stays on port {now}" if now is not None else "stays off"
             raise Refused(
-                f"{variable}: cannot listen on {self.host}:{port}: {exc.strerror}; {listener.kind.name.upper()} {stays}"
+                f"{variable}: cannot listen on {self.host}:{port}: {_why(exc)}; {listener.kind.name.upper()} {stays}"
             ) from exc
         task = asyncio.get_running_loop().create_task(self._apply(listener))
         self._tasks.add(task)
@@ -253,11 +264,16 @@ class Listeners:
         for name, listener in self.listeners.items():
             port = listener.bound_port
             if port is None:
-                facts[f"{name}Status"] = {"running": False, "reason": f"{name}On is false"}
+                facts[f"{name}Status"] = {"running": False, "reason": listener.failure or f"{name}On is false"}
             else:
                 facts[f"{name}Status"] = {"running": True, "port": port, "address": self.host}
         facts["connectionUrls"] = {scheme: [f"{u}/api" for u in urls] for scheme, urls in self.urls().items()}
         self.store.set_facts(facts)
+
+
+def _why(exc: OSError) -> str:
+    # socket.create_server appends the address to strerror; the message already names it
+    return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
 def _url_host(host: str) -> str:
