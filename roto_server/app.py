@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import signal
 from dataclasses import dataclass, field
 
 from sanic import Sanic
@@ -14,13 +11,16 @@ from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
 from roto_server.api.socket_session import SocketRegistry
-from roto_server.assembly import Device
+from roto_server.assembly import Device, build_device
 from roto_server.auth import redact
 from roto_server.auth.credentials import Authenticator
 from roto_server.auth.gate import Gate
 from roto_server.auth.limits import WindowLimiter
+from roto_server.config import Credentials, ServerConfig, resolve_credentials
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
+from roto_server.listeners import Listeners
+from roto_server.listeners.web import web_listeners
 
 
 @dataclass
@@ -31,6 +31,8 @@ class RotoContext:
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
     ws_limiter: WindowLimiter | None = None  # v1 WebSocket messages a second
     c2_limiter: WindowLimiter | None = None  # C2 requests and WebSocket messages a minute
+    listeners: Listeners | None = None  # the servers of a whole device; None for a bare app
+    credentials: Credentials | None = None
 
     @property
     def unit(self) -> ControlUnit:
@@ -41,7 +43,27 @@ class RotoContext:
         return self.device.camera
 
 
-def create_app(
+def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
+    """The whole device from its configuration: state, camera, recorders, users and listeners.
+
+    Raises TlsError when the operator's certificate does not load. Nothing listens until the app
+    starts (or ``app.ctx.listeners.bind()`` is called to fail early and learn the ports).
+    """
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    creds = resolve_credentials(config)
+    device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
+    http, ws, c2 = config.rate_limits
+    limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
+    users = Authenticator.for_device(creds.api_token, creds.admin_password)
+    app = build_app(
+        device, users, name, limits=limits, anonymous_read=config.anonymous_read, cors_origin=config.cors_origin
+    )
+    app.ctx.credentials = creds
+    app.ctx.listeners = web_listeners(app, config)
+    return app
+
+
+def build_app(
     device: Device,
     users: Authenticator,
     name: str = "roto",
@@ -49,7 +71,7 @@ def create_app(
     anonymous_read: bool = False,
     cors_origin: str | None = None,
 ) -> Sanic:
-    """Build the app around an already booted device.
+    """The app around an already booted device, without listeners (create_app adds them).
 
     Anonymous viewers are let in while ``anonymous_read`` (the start-up flag, never saved) or
     while the state's userAuthentication is disabled (a persisted setting an admin changes).
@@ -63,9 +85,7 @@ def create_app(
         GRACEFUL_SHUTDOWN_TIMEOUT=1.0,
         FALLBACK_ERROR_FORMAT="json",
         KEEP_ALIVE_TIMEOUT=30,
-        # uvloop sometimes lost SIGTERM here (the server kept running, the signal consumed);
-        # the standard asyncio loop stops reliably and is fast enough for this device
-        USE_UVLOOP=False,
+        MOTD=False,  # roto prints its own start-up lines; listeners opened at run time stay quiet too
     )
     limits = limits or RateLimits()
     if limits.ws_per_second:
@@ -88,20 +108,16 @@ def create_app(
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
         await app.ctx.device.start()
+        if app.ctx.listeners is not None and not app.asgi:  # under an ASGI server, that server owns the sockets
+            await app.ctx.listeners.start()
 
-    @app.after_server_start
-    async def _handle_signals(app: Sanic) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _stop_on_signal, app, sig)
+    @app.before_server_stop
+    async def _close_listeners(app: Sanic) -> None:
+        if app.ctx.listeners is not None:
+            await app.ctx.listeners.stop()
 
     @app.after_server_stop
     async def _stop_device(app: Sanic) -> None:
         await app.ctx.device.stop()
 
     return app
-
-
-def _stop_on_signal(app: Sanic, sig: signal.Signals) -> None:
-    logging.getLogger("roto").info("%s received: stopping", sig.name)
-    app.stop(terminate=False)

@@ -32,6 +32,9 @@ class ServerConfig:
     anonymous_read: bool = False
     rate_limits: tuple[int, int, int] = (100, 100, 0)  # v1 HTTP a minute, v1 WebSocket a second, C2 a minute
     cors_origin: str | None = None  # the one web origin allowed to call with credentials
+    https_port: int | None = None  # given: HTTPS on, on this port; None: the stored httpsOn/httpsPort
+    tls_cert: Path | None = None  # the operator's certificate and key; None: the generated self-signed pair
+    tls_key: Path | None = None
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -65,8 +68,32 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         type=int,
         default=int(port_env) if port_env else None,
         metavar="PORT",
-        help="HTTP port; 0 picks a free one. Default: the stored httpPort setting, "
-        "8080 out of the box (ROTO_HTTP_PORT)",
+        help="serve HTTP on this port, switching httpOn on; 0 picks a free one. Default: the stored httpOn and "
+        "httpPort settings, on and 8080 out of the box (ROTO_HTTP_PORT)",
+    )
+    https_env = env("ROTO_HTTPS_PORT")
+    parser.add_argument(
+        "--https-port",
+        type=int,
+        default=int(https_env) if https_env else None,
+        metavar="PORT",
+        help="serve HTTPS (and WSS) on this port, switching httpsOn on; 0 picks a free one. Default: the stored "
+        "httpsOn and httpsPort settings, off and 8443 out of the box (ROTO_HTTPS_PORT)",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=env("ROTO_TLS_CERT"),
+        metavar="FILE",
+        help="PEM certificate (chain) for HTTPS, with --tls-key; default: a self-signed one generated once "
+        "into the data folder (ROTO_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        default=env("ROTO_TLS_KEY"),
+        metavar="FILE",
+        help="PEM private key of --tls-cert (ROTO_TLS_KEY)",
     )
     parser.add_argument(
         "--data-dir",
@@ -156,6 +183,10 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         parser.error(f"--segment-seconds must be at least 1, got {args.segment_seconds}")
     if args.http_port is not None and not 0 <= args.http_port <= 65535:
         parser.error(f"--http-port must be between 0 and 65535, got {args.http_port}")
+    if args.https_port is not None and not 0 <= args.https_port <= 65535:
+        parser.error(f"--https-port must be between 0 and 65535, got {args.https_port}")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together: give both or neither")
     return ServerConfig(
         host=args.host,
         http_port=args.http_port,
@@ -169,6 +200,9 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         anonymous_read=args.anonymous_read,
         rate_limits=(args.rate_limit_http, args.rate_limit_ws, args.rate_limit_c2),
         cors_origin=args.cors_origin,
+        https_port=args.https_port,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
     )
 
 

@@ -143,11 +143,11 @@ def test_curl_examples_from_the_spec(shared_server: ServerProcess) -> None:
 
 
 def test_admin_only_settings_need_the_admin(server: ServerProcess) -> None:
-    res = server.post({"httpPort": 9090, "mjpgStreamIsOpen": True})
-    assert res.json() == {"httpPort": 8080, "mjpgStreamIsOpen": False}
+    res = server.post({"rtspPort": 9554, "mjpgStreamIsOpen": True})
+    assert res.json() == {"rtspPort": 554, "mjpgStreamIsOpen": False}
     assert "admin" in res.headers["X-Roto-Notices"]
-    res = server.post({"httpPort": 9090, "mjpgStreamIsOpen": True}, auth=("admin", server.admin_password))
-    assert res.json() == {"httpPort": 9090, "mjpgStreamIsOpen": True}
+    res = server.post({"rtspPort": 9554, "mjpgStreamIsOpen": True}, auth=("admin", server.admin_password))
+    assert res.json() == {"rtspPort": 9554, "mjpgStreamIsOpen": True}
 
 
 def test_head_temperatures_and_rotation_are_live(shared_server: ServerProcess) -> None:

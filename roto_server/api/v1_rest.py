@@ -277,7 +277,7 @@ def install(app: Sanic) -> None:
             samesite="Strict",
             path="/",
             max_age=int(ctx.gate.sessions.lifetime),
-            secure=False,
+            secure=request.scheme == "https",  # a cookie issued over TLS never travels in clear text
         )
         return response
 

@@ -1,0 +1,39 @@
+"""Run the app until SIGINT or SIGTERM, with its listeners as the only servers.
+
+Sanic's ``app.run`` would own one socket for the whole run; roto's listeners open and close theirs
+at run time, so this drives the app's life cycle itself, the way Sanic's test clients do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sanic import Sanic
+
+log = logging.getLogger("roto")
+
+
+def run(app: Sanic) -> None:
+    # the standard asyncio loop: uvloop sometimes lost SIGTERM here (the signal consumed, the server
+    # still running), and this device does not need its speed
+    asyncio.run(_serve(app))
+
+
+async def _serve(app: Sanic) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _on_signal, sig, stop)
+    await app._startup()  # routes and signals finalised, as AsyncioServer.startup() does
+    await app._server_event("init", "before", loop=loop)  # starts the device, then the listeners
+    await app._server_event("init", "after", loop=loop)
+    await stop.wait()
+    await app._server_event("shutdown", "before", loop=loop)  # closes the listeners
+    await app._server_event("shutdown", "after", loop=loop)  # stops the device, saving the settings
+
+
+def _on_signal(sig: signal.Signals, stop: asyncio.Event) -> None:
+    log.info("%s received: stopping", sig.name)
+    stop.set()
