@@ -67,19 +67,27 @@ async def test_an_edit_reaches_the_server_and_its_answer_is_shown(server: Server
         await settle(pilot, lambda: server.state("sharpness")["sharpness"] == 15)
         await settle(pilot, lambda: any("clamped to 15" in n.message for n in app._notifications))
         await settle(pilot, lambda: cell(app, "sharpness") == "15")
-        # booleans toggle at once
+        # a boolean opens a choice of two on its current value: Enter alone writes nothing new
         app.screen.query_one("#filter", Input).value = "light0"
         await pilot.pause(0.1)
         app.screen.query_one(DataTable).focus()
         await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.query(OptionList))
+        choice = app.screen.query_one(OptionList)
+        assert choice.highlighted == 0 and str(choice.get_option_at_index(0).prompt).startswith("● true")
+        await pilot.press("j", "enter")  # down to false
         await settle(pilot, lambda: server.state("light0")["light0"] is False)
-        # options come as a list
+        # options open on the current value, marked
+        current = server.state("recordingResolution")["recordingResolution"]
         app.screen.query_one("#filter", Input).value = "recordingResolution"
         await pilot.pause(0.1)
         app.screen.query_one(DataTable).focus()
         await pilot.press("enter")
         await settle(pilot, lambda: app.screen.query(OptionList))
-        await pilot.press("down", "down", "enter")  # 4K, FullHD, [HD]
+        choice = app.screen.query_one(OptionList)
+        assert choice.highlighted is not None
+        assert str(choice.get_option_at_index(choice.highlighted).prompt) == f"● {current}"
+        await pilot.press("G", "enter")  # the last option
         await settle(pilot, lambda: server.state("recordingResolution")["recordingResolution"] == "HD")
 
 
@@ -127,7 +135,7 @@ async def test_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
         await settle(pilot, lambda: app.client.connected)
         await pilot.press("2")
         first.stop()
-        await settle(pilot, lambda: "disconnected" in app.sub_title)
+        await settle(pilot, lambda: not app.client.connected and app.screen.has_class("-offline"))
         second = ServerProcess(tmp_path / "data", port=first.port)
         try:
             second.post({"pip": 4})

@@ -31,7 +31,15 @@ def utc() -> Iterator[None]:
 
 
 def app(start: str = "overview") -> RotoApp:
-    return RotoApp(FakeDevice(), colour_mode=ColourMode.PALETTE, start=start)
+    roto = RotoApp(FakeDevice(), colour_mode=ColourMode.PALETTE, start=start)
+    history = roto.unit.history  # five minutes of readings, the same every run
+    for i in range(150):
+        history["oct0"].append(30 + i / 20)
+        history["oct1"].append(33.0)
+        history["RPM0"].append(2990 + (i * 7) % 13)
+        history["psi0"].append(1140 + (i * 5) % 17)
+        history["psi1"].append(1150 + (i * 3) % 11)
+    return roto
 
 
 async def idle(pilot: Any) -> None:
@@ -63,12 +71,26 @@ async def test_every_key_is_also_in_the_command_palette() -> None:
 
     roto = app()
     async with roto.run_test(size=SIZE) as pilot:
-        for mode in ("overview", "state", "preview", "gallery"):
-            await pilot.press(str(["overview", "state", "preview", "gallery"].index(mode) + 1))
+        for key in "1234":
+            await pilot.press(key)
             await pilot.pause(0.1)
             screen = roto.screen
             assert isinstance(screen, DeviceScreen)
             titles = {command.title for command in roto.get_system_commands(screen)}
-            assert {"Show Overview", "Show State", "Show Preview", "Show Gallery"} <= titles
-            wanted = {b.description for b in screen.BINDINGS if getattr(b, "description", "")}
+            assert {"Show Overview: heads, alarms", "Show State: every variable", "Help: list every key"} <= titles
+            wanted = {b.tooltip or b.description for b in screen.BINDINGS if getattr(b, "description", "")}
             assert wanted <= titles, wanted - titles
+
+
+@pytest.mark.parametrize(("typed", "found"), [("record", "Record: start or stop"), ("light", "Light: illumination")])
+async def test_the_palette_finds_actions_by_name(typed: str, found: str) -> None:
+    from textual.command import CommandList
+
+    roto = app("preview")
+    async with roto.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+p", *typed)
+        await pilot.pause(0.5)
+        options = roto.screen.query_one(CommandList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any(found in prompt for prompt in prompts), prompts
