@@ -53,17 +53,23 @@ class AlarmWatch:
         elif event.variable is None and "storage" in event.message:
             self.reasons["storage"] = event.message
 
-    def current(self, state: dict[str, Any]) -> list[Alarm]:
-        if state.get("backupActive"):
+    def changed(self, changes: dict[str, Any]) -> None:
+        """Forget a reason once its cause is resolved: backup or recording running again.
+
+        Only a change clears it, never the state as it stands: the device may send the
+        notification a moment before the change that goes with it."""
+        if changes.get("backupActive"):
             self.reasons.pop("backup", None)
-        if state.get("record", "stop") != "stop":
+        if changes.get("record", "stop") != "stop":
             self.reasons.pop("record", None)
+
+    def current(self, state: dict[str, Any]) -> list[Alarm]:
         alarms = storage_alarms(state, self.reasons.get("storage"))
         if not alarms:
             self.reasons.pop("storage", None)
-        if "backup" in self.reasons:
+        if "backup" in self.reasons and not state.get("backupActive"):
             alarms.append(Alarm("backup", self.reasons["backup"]))
-        if "record" in self.reasons:
+        if "record" in self.reasons and state.get("record", "stop") == "stop":
             alarms.append(Alarm("record", self.reasons["record"]))
         for head in (0, 1):
             if state.get(f"cam{head}Exists"):

@@ -206,7 +206,7 @@ class RotoApp(App[None]):
         yield from super().get_system_commands(screen)
         bindings = [*screen.BINDINGS, *(b for b in self.BINDINGS if b is not None)]
         for binding in bindings:
-            if isinstance(binding, Binding) and binding.description:
+            if isinstance(binding, Binding) and (binding.description or binding.tooltip):
                 if binding.action == "fleet" and not self.fleet:
                     continue
                 yield SystemCommand(

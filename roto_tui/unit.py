@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from roto_tui.alarms import Alarm, AlarmWatch, number
-from roto_tui.client import AccessRefused, ConnectionChanged, Event, Notification
+from roto_tui.client import AccessRefused, ConnectionChanged, Event, Notification, StateChanged, StateReset
 
 SAMPLE_S = 2.0
 HISTORY_SAMPLES = 150  # five minutes at one sample every two seconds
@@ -39,7 +39,11 @@ class Unit:
 
     def observe(self, event: Event) -> None:
         """Keep what the screens need from one event of this unit's client."""
-        if isinstance(event, Notification):
+        if isinstance(event, StateChanged):
+            self.watch.changed(event.changes)
+        elif isinstance(event, StateReset):
+            self.watch.changed(event.state)
+        elif isinstance(event, Notification):
             self.notices.append(event)
             self.watch.note(event)
         elif isinstance(event, AccessRefused):

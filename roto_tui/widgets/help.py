@@ -26,7 +26,7 @@ def help_table(sections: Iterable[tuple[str, Iterable[Binding]]]) -> Table:
     for title, bindings in sections:
         table.add_row(f"[b]{title}[/b]", "")
         for binding in bindings:
-            if binding.description:
+            if binding.description or binding.tooltip:
                 table.add_row(key_name(binding), binding.tooltip or binding.description)
     table.add_row("[b]Lists[/b]", "")
     for vi in VI_KEYS:
