@@ -197,7 +197,8 @@ class RotoApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        sections = [("Everywhere", [b for b in self.BINDINGS if isinstance(b, Binding)])]
+        everywhere = [b for b in self.BINDINGS if isinstance(b, Binding) and (self.fleet or b.action != "fleet")]
+        sections = [("Everywhere", everywhere)]
         if isinstance(screen, DeviceScreen | FleetScreen):
             sections.insert(0, (type(screen).__name__.removesuffix("Screen"), list(screen.BINDINGS)))  # type: ignore[arg-type]
         self.push_screen(HelpScreen(sections))

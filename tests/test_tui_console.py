@@ -174,7 +174,7 @@ async def test_help_lists_every_key_of_the_screen() -> None:
         shown = out.export_text()
         keys = app.screen.query_one("#keys", Static)
         assert keys.region.height >= 20 and app.screen.query_one(VerticalScroll).region.bottom <= SIZE[1]
-        for phrase in ("Record: start or stop", "Zoom out", "Pan up", "Show Gallery", "Quit", "ctrl+p", "first"):
+        for phrase in ("Record: start or stop", "Zoom out", "Pan: move", "Show Gallery", "Quit", "ctrl+p", "first"):
             assert phrase in shown, phrase
         await pilot.press("escape")
         await settle(pilot, lambda: not isinstance(app.screen, HelpScreen))

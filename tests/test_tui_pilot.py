@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,13 @@ from textual.widgets import DataTable, Input, OptionList
 
 from roto_tui.app import RotoApp
 from roto_tui.client import RotoClient
+from roto_tui.config import parse
 from roto_tui.screens.gallery import GalleryScreen
 from roto_tui.screens.preview import PreviewScreen
 from roto_tui.screens.state import StateScreen
 from roto_tui.widgets.frame_view import FrameView
+from roto_tui.widgets.help import AccessScreen
+from roto_tui.widgets.unit_bar import UnitBar
 from tests.server_process import ServerProcess
 
 SIZE = (120, 40)
@@ -143,3 +147,34 @@ async def test_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
             await settle(pilot, lambda: cell(app, "pip") == "4")
         finally:
             second.stop()
+
+
+async def test_a_refused_token_stops_retrying_and_says_what_to_do(server: ServerProcess) -> None:
+    app = RotoApp(RotoClient(server.base, token="wrong"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, AccessScreen))
+        advice = app.screen.advice  # type: ignore[attr-defined]
+        assert "HTTP 401" in advice and "--token" in advice and "credentials.json" in advice
+        assert app.client.refused and app.client._runner.done()  # no retry loop left behind
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, AccessScreen))
+        assert "refused" in str(app.screen.query_one(UnitBar).render())
+
+
+async def test_on_loopback_the_token_comes_from_the_servers_data_folder(tmp_path: Path) -> None:
+    data = tmp_path / "share" / "roto"  # the server's default data folder under XDG_DATA_HOME
+    server = ServerProcess(data, credentials=False)
+    try:
+        env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "share")}
+        stored = json.loads((data / "credentials.json").read_text())["apiToken"]
+        conn = parse([server.base], env).connection
+        assert conn.token == stored
+        assert parse(["http://10.0.0.7:8080"], env).connection.token is None  # another machine: never sent there
+        assert parse([server.base, "--data-dir", str(tmp_path / "elsewhere")], env).connection.token is None
+        app = RotoApp(RotoClient(conn.url, token=conn.token))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: app.client.connected)
+            shown = str(app.screen.query_one(UnitBar).render())
+            assert "connected" in shown and stored not in shown and stored not in app.sub_title
+    finally:
+        server.stop()

@@ -19,13 +19,13 @@ if TYPE_CHECKING:
 
 REFRESH_S = 1.0
 COLUMNS = (
-    ("unit", "unit", 12),
-    ("link", "link", 9),
+    ("unit", "unit", 10),
+    ("link", "link", 8),
     ("heads", "heads", 5),
     ("temp", "temp °C", 11),
-    ("rec", "rec/bak", 9),
-    ("free", "free", 10),
-    ("alarms", "alarms", 14),
+    ("rec", "rec/bak", 7),
+    ("free", "rec free", 9),
+    ("alarms", "alarms", 15),
 )
 
 
@@ -92,7 +92,7 @@ class FleetScreen(Screen[None]):
         alarms = sum(len(u.alarms()) for u in units if u.connected)
         self.query_one("#title", Static).update(
             f"[b]Fleet[/b]  {len(units)} units, {up} connected, "
-            + (f"[b red]{alarms} alarms[/]" if alarms else "no alarms")
+            + (f"[b red]{alarms} alarm{'s' if alarms > 1 else ''}[/]" if alarms else "no alarms")
             + "  [dim]Enter opens a unit, 0 comes back[/]"
         )
 

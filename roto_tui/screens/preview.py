@@ -27,17 +27,19 @@ class PreviewScreen(DeviceScreen):
     BINDINGS = [
         Binding("h", "head", "Head", tooltip="Head: switch the streamed camera head", id="preview.head"),
         Binding("l", "light", "Light", tooltip="Light: illumination of the shown head on/off", id="preview.light"),
-        Binding("left", "pan(-1, 0)", "Pan", key_display="←", tooltip="Pan left", id="preview.pan_left"),
-        Binding("right", "pan(1, 0)", "Pan", show=False, tooltip="Pan right", id="preview.pan_right"),
-        Binding("up", "pan(0, -1)", "Pan", show=False, tooltip="Pan up", id="preview.pan_up"),
-        Binding("down", "pan(0, 1)", "Pan", show=False, tooltip="Pan down", id="preview.pan_down"),
+        Binding(
+            "left", "pan(-1, 0)", "Pan", key_display="←↑↓→", tooltip="Pan: move the zoom window", id="preview.pan_left"
+        ),
+        Binding("right", "pan(1, 0)", "", show=False, id="preview.pan_right"),
+        Binding("up", "pan(0, -1)", "", show=False, id="preview.pan_up"),
+        Binding("down", "pan(0, 1)", "", show=False, id="preview.pan_down"),
         Binding("plus,equals_sign", "zoom(1)", "Zoom", key_display="+", tooltip="Zoom in", id="preview.zoom_in"),
         Binding("minus", "zoom(-1)", "", key_display="-", tooltip="Zoom out", id="preview.zoom_out"),
         Binding(
             "s", "snapshot", "Pic", tooltip="Picture: store a snapshot of the current frame", id="preview.snapshot"
         ),
         Binding("r", "record", "Rec", tooltip="Record: start or stop the manual recording", id="preview.record"),
-        Binding("c", "colours", "Colours", tooltip="Colours: truecolor, 256 or ASCII preview", id="preview.colours"),
+        Binding("c", "colours", "Colour", tooltip="Colours: truecolor, 256 or ASCII preview", id="preview.colours"),
     ]
     DEFAULT_CSS = """
     PreviewScreen #status { height: 1; background: $panel; padding: 0 1; }

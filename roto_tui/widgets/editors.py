@@ -38,6 +38,7 @@ class EditorScreen(ModalScreen[Any]):
     EditorScreen > Vertical { width: 76; height: auto; max-height: 20; border: thick $accent; padding: 1 2;
                               background: $surface; }
     EditorScreen #error { color: $error; }
+    EditorScreen Label { width: 100%; }
     EditorScreen TextArea { height: 8; }
     """
 

@@ -14,9 +14,19 @@ from textual.widgets import Static
 from roto_tui.widgets.lists import VI_KEYS
 
 
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "plus,equals_sign": "+",
+    "minus": "-",
+    "enter": "Enter",
+    "left": "←↑↓→",
+}
+
+
 def key_name(binding: Binding) -> str:
-    names = {"slash": "/", "question_mark": "?", "plus,equals_sign": "+", "minus": "-", "enter": "Enter"}
-    return binding.key_display or names.get(binding.key, binding.key)
+    """The key itself (a footer's key_display may stand for a group of keys, such as 1-4)."""
+    return KEY_NAMES.get(binding.key, binding.key)
 
 
 def help_table(sections: Iterable[tuple[str, Iterable[Binding]]]) -> Table:
