@@ -13,7 +13,6 @@ from textual.widgets import Static
 
 from roto_tui.widgets.lists import VI_KEYS
 
-
 KEY_NAMES = {
     "slash": "/",
     "question_mark": "?",
