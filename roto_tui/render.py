@@ -31,6 +31,7 @@ GREY_INDEX = np.array([16, *range(232, 256), 231], np.int32)
 # how far from grey (max - min channel) a pixel may be and still go to the grey ramp
 GREY_CHROMA = 14
 TRUE_BITS = 6
+TRUE_MASK = (1 << (3 * TRUE_BITS)) - 1
 BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
 
 
@@ -105,6 +106,8 @@ class StripRenderer:
 
     def __init__(self) -> None:
         self._styles: dict[int, Style] = {}
+        self._colours: dict[int, Color] = {}
+        self._runs: list[str] = []
 
     def render(self, rgb: np.ndarray, mode: ColourMode) -> list[Strip]:
         if mode is ColourMode.ASCII:
@@ -122,38 +125,51 @@ class StripRenderer:
             make = self._true_style
         if len(self._styles) > 50_000:
             self._styles.clear()
-        return [self._line(row, make) for row in keys]
+        return self._lines(keys, make)
 
-    def _line(self, row: np.ndarray, make: Callable[[int], Style]) -> Strip:
-        # split the row into runs of equal cells; one segment a run
-        edges = np.flatnonzero(np.diff(row)) + 1
-        starts = np.concatenate(([0], edges))
-        ends = np.concatenate((edges, [len(row)]))
-        styles = self._styles
-        segments = []
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            key = int(row[start])
-            style = styles.get(key)
-            if style is None:
-                style = styles[key] = make(key)
-            segments.append(Segment(HALF * (end - start), style))
-        return Strip(segments, len(row))
+    def _lines(self, keys: np.ndarray, make: Callable[[int], Style]) -> list[Strip]:
+        """One segment a run of equal cells; the runs of all rows are found in one numpy pass."""
+        height, width = keys.shape
+        change = np.empty((height, width), bool)
+        change[:, 0] = True
+        np.not_equal(keys[:, 1:], keys[:, :-1], out=change[:, 1:])
+        rows, columns = np.nonzero(change)
+        values, starts, counts = keys[rows, columns].tolist(), columns.tolist(), change.sum(axis=1).tolist()
+        styles, halves = self._styles, self._halves(width)
+        strips = []
+        first = 0
+        for count in counts:
+            last = first + count
+            segments = []
+            for j in range(first, last):
+                key = values[j]
+                style = styles.get(key)
+                if style is None:
+                    style = styles[key] = make(key)
+                end = starts[j + 1] if j + 1 < last else width
+                segments.append(Segment(halves[end - starts[j]], style))
+            strips.append(Strip(segments, width))
+            first = last
+        return strips
 
-    @staticmethod
-    def _palette_style(key: int) -> Style:
+    def _halves(self, width: int) -> list[str]:
+        if len(self._runs) <= width:
+            self._runs = [HALF * n for n in range(width + 1)]
+        return self._runs
+
+    def _palette_style(self, key: int) -> Style:
         return Style(color=Color.from_ansi(key >> 8), bgcolor=Color.from_ansi(key & 0xFF))
 
-    @staticmethod
-    def _true_style(key: int) -> Style:
-        b = TRUE_BITS
-        mask = (1 << b) - 1
+    def _true_style(self, key: int) -> Style:
+        return Style(color=self._true_colour(key >> (3 * TRUE_BITS)), bgcolor=self._true_colour(key & TRUE_MASK))
 
-        def rgb(packed: int) -> Color:
-            return Color.from_rgb(
-                true_rgb((packed >> (2 * b)) & mask), true_rgb((packed >> b) & mask), true_rgb(packed & mask)
-            )
-
-        return Style(color=rgb(key >> (3 * b)), bgcolor=rgb(key & ((1 << (3 * b)) - 1)))
+    def _true_colour(self, packed: int) -> Color:
+        colour = self._colours.get(packed)
+        if colour is None:
+            b, mask = TRUE_BITS, (1 << TRUE_BITS) - 1
+            red, green, blue = (packed >> (2 * b)) & mask, (packed >> b) & mask, packed & mask
+            colour = self._colours[packed] = Color.from_rgb(true_rgb(red), true_rgb(green), true_rgb(blue))
+        return colour
 
     @staticmethod
     def _ascii(rgb: np.ndarray) -> Iterator[Strip]:
