@@ -132,6 +132,8 @@ class RotoApp(App[None]):
         if unit is not self.unit:
             if isinstance(event, Notification) and event.level in ("error", "warning"):
                 self.notify(f"{unit.name}: {event.message}", severity=event.level)  # type: ignore[arg-type]
+            elif isinstance(event, AccessRefused):
+                self.notify(f"{unit.name}: {event.detail}; give its token in units.toml", severity="error")
             return
         if isinstance(event, ConnectionChanged):
             self.sub_title = f"● connected to {unit.client.base}" if event.connected else f"○ {event.detail}"

@@ -104,7 +104,7 @@ async def test_consequences_are_confirmed_first(
         await pilot.press(*keys)
         await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert asked in str(app.screen.question)  # type: ignore[attr-defined]
-        await pilot.press("escape")  # no: nothing is sent
+        await pilot.press("enter")  # No has the focus: a reflexive Enter sends nothing
         await settle(pilot, lambda: "nothing changed" in toasts(app))
         assert device.written == []
         await pilot.press(*keys, "y")
@@ -174,7 +174,7 @@ async def test_help_lists_every_key_of_the_screen() -> None:
         shown = out.export_text()
         keys = app.screen.query_one("#keys", Static)
         assert keys.region.height >= 20 and app.screen.query_one(VerticalScroll).region.bottom <= SIZE[1]
-        for phrase in ("Record: start or stop", "Zoom out", "Pan: move", "Show Gallery", "Quit", "ctrl+p", "first"):
+        for phrase in ("Record: start or stop", "Zoom out", "Pan: move", "Show Gallery", "Quit", "ctrl+p", "j k g G"):
             assert phrase in shown, phrase
         await pilot.press("escape")
         await settle(pilot, lambda: not isinstance(app.screen, HelpScreen))

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from roto_tui.render import ColourMode, StripRenderer, shown_pixels
+from roto_tui.render import RAMP, ColourMode, StripRenderer, shown_pixels
 from tests.fake_device import test_picture
 
 # mean error per channel (0..255) after a 4x4 blur, which is about what an eye averages at a normal distance
@@ -51,3 +51,8 @@ def test_ascii_follows_the_brightness() -> None:
     strips = StripRenderer().render(ramp, ColourMode.ASCII)
     line = strips[0].text
     assert line[0] == " " and line[-1] == "@" and len(set(line)) == 10
+    picture = source()
+    luma = picture.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    steps = np.array([[RAMP.index(c) for c in s.text] for s in StripRenderer().render(picture, ColourMode.ASCII)])
+    shown = (steps + 0.5) * 255 / len(RAMP)
+    assert np.abs(shown - (luma[0::2] + luma[1::2]) / 2).mean() < 15  # ten steps: at most half a step off

@@ -123,10 +123,12 @@ class GalleryScreen(DeviceScreen):
         return self.files[table.cursor_row] if self.files and table.cursor_row < len(self.files) else None
 
     def action_reload(self) -> None:
+        self.notify("reloading the backup files")
         self.reload()
 
     def action_filter(self) -> None:
         self.tagged_only = not self.tagged_only
+        self.notify("tagged files only" if self.tagged_only else "all files")
         self.reload()
 
     def action_backup(self) -> None:

@@ -110,6 +110,7 @@ class EditorScreen(ModalScreen[Any]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    AUTO_FOCUS = "#no"  # a reflexive Enter must not stop a recording
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "confirm", "Yes")]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }

@@ -37,10 +37,9 @@ def help_table(sections: Iterable[tuple[str, Iterable[Binding]]]) -> Table:
         for binding in bindings:
             if binding.description or binding.tooltip:
                 table.add_row(key_name(binding), binding.tooltip or binding.description)
+    vi = [b for b in VI_KEYS if isinstance(b, Binding)]
     table.add_row("[b]Lists[/b]", "")
-    for vi in VI_KEYS:
-        if isinstance(vi, Binding):
-            table.add_row(vi.key, vi.description.lower())
+    table.add_row(" ".join(b.key for b in vi), ", ".join(b.description.lower() for b in vi))
     table.add_row("ctrl+p", "command palette: every action by name")
     return table
 
@@ -49,7 +48,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 76; max-height: 22; height: auto; border: thick $accent;
+    HelpScreen > VerticalScroll { width: 76; max-height: 100%; height: auto; border: thick $accent;
                                    background: $surface; padding: 0 1; }
     """
 
@@ -58,9 +57,9 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll() as box:
+            box.border_subtitle = "Esc or ? closes"
             yield Static(help_table(self.sections), id="keys")
-            yield Static("[dim]Esc or ? closes[/]")
 
     def action_close(self) -> None:
         self.dismiss(None)
