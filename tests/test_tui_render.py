@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from roto_tui.render import RAMP, ColourMode, StripRenderer, shown_pixels
-from tests.fake_device import test_picture
+from tests import fake_device
 
 # mean error per channel (0..255) after a 4x4 blur, which is about what an eye averages at a normal distance
 BOUNDS = {ColourMode.TRUECOLOR: 1.0, ColourMode.PALETTE: 4.0}
 
 
 def source(width: int = 80, height: int = 44) -> np.ndarray:
-    image = cv2.imdecode(np.frombuffer(test_picture(), np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(np.frombuffer(fake_device.test_picture(), np.uint8), cv2.IMREAD_COLOR)
     return cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), (width, height), interpolation=cv2.INTER_AREA)
 
 
