@@ -49,7 +49,7 @@ def test_the_fleet_file(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="unit 1 needs a url"):
         parse([], env)
     path.write_text("[[unit]\n")
-    with pytest.raises(SystemExit, match="units.toml"):
+    with pytest.raises(SystemExit, match=r"units\.toml"):
         parse([], env)
 
 
