@@ -8,6 +8,7 @@ when a new one starts, a storage alarm when the storage is back or has room.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ TEMP_BAND_C = (5.0, 60.0)  # a head outside this band fogs up or overheats
 AIR_TOLERANCE_MBAR = 100.0  # sealing air this far from its set point lets coolant in
 DISC_TOLERANCE = 0.10  # a disc this far (fraction) from its set point does not clear the window
 FULL_FRACTION = 0.02  # less free space than this is a full storage
+REASON_WAIT_S = 5.0  # a storage notification may come before or after the state change it explains
+DISC_GRACE_S = 5.0  # a disc spinning up or coasting down is off its set point for ~2 s: not an alarm yet
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
@@ -42,6 +45,9 @@ class AlarmWatch:
 
     def __init__(self) -> None:
         self.reasons: dict[str, str] = {}
+        self.disc_off_since: dict[str, float] = {}
+        self.storage_names: dict[str, str] = {}  # a lost storage is described by its uuid only
+        self.storage_noted = 0.0
 
     def note(self, event: Notification) -> None:
         if event.level != "error" and event.variable in ("backupActive", "record"):
@@ -52,20 +58,25 @@ class AlarmWatch:
             self.reasons["record"] = event.message
         elif event.variable is None and "storage" in event.message:
             self.reasons["storage"] = event.message
+            self.storage_noted = time.monotonic()
 
     def changed(self, changes: dict[str, Any]) -> None:
         """Forget a reason once its cause is resolved: backup or recording running again.
 
         Only a change clears it, never the state as it stands: the device may send the
         notification a moment before the change that goes with it."""
+        for key in ("diskStorages", "netStorages"):
+            for uid, disk in (changes.get(key) or {}).items():
+                self.storage_names[uid] = str(disk.get("name", uid))
         if changes.get("backupActive"):
             self.reasons.pop("backup", None)
         if changes.get("record", "stop") != "stop":
             self.reasons.pop("record", None)
 
-    def current(self, state: dict[str, Any]) -> list[Alarm]:
-        alarms = storage_alarms(state, self.reasons.get("storage"))
-        if not alarms:
+    def current(self, state: dict[str, Any], now: float | None = None) -> list[Alarm]:
+        now = time.monotonic() if now is None else now
+        alarms = storage_alarms(state, self.reasons.get("storage"), self.storage_names)
+        if not alarms and now - self.storage_noted > REASON_WAIT_S:
             self.reasons.pop("storage", None)
         if "backup" in self.reasons and not state.get("backupActive"):
             alarms.append(Alarm("backup", self.reasons["backup"]))
@@ -73,11 +84,20 @@ class AlarmWatch:
             alarms.append(Alarm("record", self.reasons["record"]))
         for head in (0, 1):
             if state.get(f"cam{head}Exists"):
-                alarms += head_alarms(state, head)
+                alarms += self._lasting(head, head_alarms(state, head), now)
         return alarms
 
+    def _lasting(self, head: int, alarms: list[Alarm], now: float) -> list[Alarm]:
+        """The disc alarm only once the disc has stayed off its set point for DISC_GRACE_S."""
+        key = f"disc{head}"
+        if not any(a.key == key for a in alarms):
+            self.disc_off_since.pop(key, None)
+            return alarms
+        since = self.disc_off_since.setdefault(key, now)
+        return [a for a in alarms if a.key != key or now - since >= DISC_GRACE_S]
 
-def storage_alarms(state: dict[str, Any], reason: str | None) -> list[Alarm]:
+
+def storage_alarms(state: dict[str, Any], reason: str | None, names: dict[str, str] | None = None) -> list[Alarm]:
     known = {**state.get("diskStorages", {}), **state.get("netStorages", {})}
     alarms = []
     for key, role in (("recordingStorage", "recording"), ("backupStorage", "backup")):
@@ -86,7 +106,7 @@ def storage_alarms(state: dict[str, Any], reason: str | None) -> list[Alarm]:
         if not uid:
             continue
         disk = known.get(uid)
-        name = chosen.get("name", uid)
+        name = chosen.get("name") or (names or {}).get(uid, uid)
         if disk is None or not disk.get("available", True):
             alarms.append(Alarm(f"storage.{role}", f"{role} storage {name} lost" + (f": {reason}" if reason else "")))
         elif disk.get("total") and disk.get("free", 0) < FULL_FRACTION * disk["total"]:

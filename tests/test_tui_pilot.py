@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from textual.widgets import DataTable, Input, OptionList
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from roto_tui.app import RotoApp
 from roto_tui.client import RotoClient
@@ -176,5 +176,27 @@ async def test_on_loopback_the_token_comes_from_the_servers_data_folder(tmp_path
             await settle(pilot, lambda: app.client.connected)
             shown = str(app.screen.query_one(UnitBar).render())
             assert "connected" in shown and stored not in shown and stored not in app.sub_title
+    finally:
+        server.stop()
+
+
+async def test_a_lost_storage_raises_an_alarm_with_the_servers_reason(tmp_path: Path) -> None:
+    usb = tmp_path / "data" / "storages" / "usb"
+    usb.mkdir(parents=True)
+    server = ServerProcess(tmp_path / "data")
+    try:
+        disks = server.state("diskStorages")["diskStorages"]
+        uid = next(k for k, d in disks.items() if d["name"] == "usb")
+        server.post({"recordingStorage": uid})
+        app = make_app(server)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: app.client.connected)
+            box = app.screen.query_one("#alarms", Static)
+            assert not box.display, box.render()
+            pulled = usb.rename(tmp_path / "pulled")  # the stick is pulled
+            await settle(pilot, lambda: box.display and "was removed" in str(box.render()), timeout=20)
+            assert "recording storage usb lost" in str(box.render())
+            pulled.rename(usb)  # and put back
+            await settle(pilot, lambda: not box.display, timeout=20)
     finally:
         server.stop()
