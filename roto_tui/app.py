@@ -129,7 +129,7 @@ class RotoApp(App[None]):
         screen = self.screen
         if isinstance(screen, FleetScreen) and screen.is_mounted:
             screen.unit_event(unit)
-        if unit is not self.unit:
+        if unit is not self.unit or (self.fleet and isinstance(event, AccessRefused)):
             if isinstance(event, Notification) and event.level in ("error", "warning"):
                 self.notify(f"{unit.name}: {event.message}", severity=event.level)  # type: ignore[arg-type]
             elif isinstance(event, AccessRefused):

@@ -43,11 +43,14 @@ async def test_fleet_rows_follow_each_unit_and_reconnect_independently(tmp_path:
         config = parse([], {"XDG_CONFIG_HOME": str(tmp_path / "config")})
         assert config.fleet and [u.name for u in config.units] == ["cell0", "cell1", "cell2"]
         units = [Unit(c.name, RotoClient(c.url, token=c.token)) for c in config.units]
+        units.append(Unit("wrong", RotoClient(servers[0].base, token="wrong")))  # a unit with a bad token
         app = RotoApp(units, fleet=config.fleet)
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot, lambda: isinstance(app.screen, FleetScreen) and all(u.connected for u in units))
+            await settle(pilot, lambda: isinstance(app.screen, FleetScreen) and all(u.connected for u in units[:3]))
             await settle(pilot, lambda: all("up" in cell(app, i, "link") for i in range(3)))
-            assert app.screen.query_one(DataTable).row_count == 3 and cell(app, 0, "heads") == "01"
+            await settle(pilot, lambda: "refused" in cell(app, 3, "link"))
+            assert any("wrong" in n.message and "401" in n.message for n in app._notifications)
+            assert app.screen.query_one(DataTable).row_count == 4 and cell(app, 0, "heads") == "01"
             servers[1].post({"record": "start"})
             await settle(pilot, lambda: cell(app, 1, "rec").startswith("REC"))
             assert not cell(app, 0, "rec").startswith("REC")
