@@ -11,7 +11,7 @@ from textual.widgets import Footer, RichLog, Static
 from roto_tui.alarms import Alarm
 from roto_tui.client import ConnectionChanged, Event, Notification, StateChanged, StateReset
 from roto_tui.spark import sparkline
-from roto_tui.unit import Unit
+from roto_tui.unit import HISTORY_SAMPLES, Unit
 from roto_tui.widgets.unit_bar import UnitBar, clock
 
 from .base import DeviceScreen
@@ -26,14 +26,14 @@ def _on(value: Any) -> str:
     return "[green]on[/]" if value else "[dim]off[/]"
 
 
-def head_text(unit: Unit, i: int, alarms: set[str]) -> str:
+def head_text(unit: Unit, i: int, alarms: set[str], spark_width: int = SPARK_WIDTH) -> str:
     state = unit.client.state
     if not state.get(f"cam{i}Exists"):
         return f"[b]Head {i}[/b]  [red]not connected[/]"
 
     def reading(key: str, text: str, series: str) -> str:
         colour = "b red" if key in alarms else "default"
-        line = sparkline(unit.history[series], SPARK_WIDTH, MIN_SPAN[series[:-1]])
+        line = sparkline(unit.history[series], spark_width, MIN_SPAN[series[:-1]])
         return f"[{colour}]{text:<{READING_WIDTH}}[/] [cyan]{line}[/]"
 
     return (
@@ -120,8 +120,11 @@ class OverviewScreen(DeviceScreen):
         box = self.query_one("#alarms", Static)
         box.update(alarms_text(alarms))
         box.set_class(not alarms, "-none")
-        self.query_one("#head0", Static).update(head_text(unit, 0, keys))
-        self.query_one("#head1", Static).update(head_text(unit, 1, keys))
+        for i in (0, 1):
+            box = self.query_one(f"#head{i}", Static)
+            # a wider terminal shows a longer past: up to every sample kept (five minutes)
+            width = max(SPARK_WIDTH, min(HISTORY_SAMPLES, box.content_size.width - READING_WIDTH - 1))
+            box.update(head_text(unit, i, keys, width))
         self.query_one("#recording", Static).update(recording_text(state))
         self.query_one("#backup", Static).update(backup_text(state))
         self.query_one("#storages", Static).update(storages_text(state))
