@@ -14,7 +14,7 @@ from typing import Any
 
 from roto_tui.client import Notification
 
-TEMP_BAND_C = (5.0, 60.0)  # a head outside this band fogs up or overheats
+TEMP_BAND_C = (5.0, 70.0)  # a head outside this band fogs up or overheats (the spec gives no limit)
 AIR_TOLERANCE_MBAR = 100.0  # sealing air this far from its set point lets coolant in
 DISC_TOLERANCE = 0.10  # a disc this far (fraction) from its set point does not clear the window
 FULL_FRACTION = 0.02  # less free space than this is a full storage

@@ -140,7 +140,7 @@ def test_state_filter_without_match(snap_compare: Any) -> None:
 def test_fleet(snap_compare: Any) -> None:
     devices = [FakeDevice(), FakeDevice()]
     devices[1].base = "http://cell8.test:8080"
-    devices[1].state.update(record="stop", backupActive=False, oct0="66.0°C")
+    devices[1].state.update(record="stop", backupActive=False, oct0="76.0°C")
     units = [Unit("cell7", devices[0]), Unit("cell8", devices[1])]
     assert snap_compare(RotoApp(units, colour_mode=ColourMode.PALETTE), terminal_size=SIZE, run_before=idle)
 
