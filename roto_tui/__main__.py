@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from roto_tui.app import RotoApp
 from roto_tui.client import RotoClient
 from roto_tui.config import parse
+from roto_tui.unit import Unit
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse(argv)
-    conn = config.connection
-    client = RotoClient(conn.url, token=conn.token, user=conn.user, password=conn.password)
-    RotoApp(client, colour_mode=config.colours, start=config.screen, stats=config.stats).run()
+    units = [
+        Unit(conn.name or conn.url, RotoClient(conn.url, token=conn.token, user=conn.user, password=conn.password))
+        for conn in config.units
+    ]
+    RotoApp(units, colour_mode=config.colours, start=config.screen, stats=config.stats, fleet=config.fleet).run()
     return 0
 
 

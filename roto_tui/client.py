@@ -55,7 +55,14 @@ class ConnectionChanged:
     detail: str = ""
 
 
-Event = StateReset | StateChanged | Notification | ConnectionChanged
+@dataclass(frozen=True)
+class AccessRefused:
+    """The device refused the credentials (HTTP 401): retrying cannot help, so the client stops."""
+
+    detail: str
+
+
+Event = StateReset | StateChanged | Notification | ConnectionChanged | AccessRefused
 
 
 @dataclass
@@ -83,6 +90,7 @@ class RotoClient:
         self.reconnect = reconnect
         self.state: dict[str, Any] = {}
         self.connected = False
+        self.refused = False
         self._listeners: list[Callable[[Event], None]] = []
         self._http = httpx.AsyncClient(base_url=self.base, auth=self._basic(), params=self._query(), timeout=timeout)
         self._ws: Any = None
@@ -172,7 +180,10 @@ class RotoClient:
             except InvalidStatus as exc:
                 detail = f"refused: HTTP {exc.response.status_code}"
                 if exc.response.status_code == 401:
-                    detail += " (wrong token, user or password)"
+                    self.refused = True
+                    self._emit(AccessRefused(f"{self.base} refused the credentials (HTTP 401)"))
+                    self._emit(ConnectionChanged(False, f"{detail}: wrong or missing token"))
+                    return
             except (TimeoutError, OSError, WebSocketException, ValueError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
             self._ws = None

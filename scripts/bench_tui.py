@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """roto-tui preview benchmark: prints figures measured in one run on this machine.
 
-roto-tui runs in a pseudo-terminal of 80x24 and of 200x60, on the preview screen, against a
+roto-tui runs in a pseudo-terminal of 80x24 and of 200x50, on the preview screen, against a
 real roto-server. For each size and colour mode it reports the frames per second shown, the
-TUI process's CPU, and the bytes per second written to the terminal (what would cross an SSH
-link). Targets: >= 15 fps at 80x24 using < 25 % of one core.
+TUI process's CPU, the bytes per second written to the terminal (what would cross an SSH
+link) and the colour error of the picture against the server's JPEG (mean per channel, 0..255,
+after a 4x4 blur; for ASCII the brightness error). Targets: >= 20 fps at 80x24 in every mode
+using < 20 % of one core; >= 15 fps at 200x50.
 
     python scripts/bench_tui.py [--seconds 8]
 """
@@ -26,10 +28,32 @@ import threading
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import psutil
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
+from roto_tui.render import RAMP, ColourMode, StripRenderer, shown_pixels
 from tests.server_process import ServerProcess
+
+
+def colour_error(server: ServerProcess, cols: int, rows: int, mode: ColourMode) -> float:
+    """Error of one server frame drawn at the preview's size, against the frame itself."""
+    jpeg = requests.get(server.url("/camera.jpeg"), params={"token": server.token, "width": cols}, timeout=10).content
+    frame = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    scale = min(cols / frame.shape[1], (rows - 3) * 2 / frame.shape[0])  # the bar, status and footer take 3 rows
+    size = round(frame.shape[1] * scale), round(frame.shape[0] * scale / 2) * 2
+    source = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    strips = StripRenderer().render(source, mode)
+    if mode is ColourMode.ASCII:  # brightness per cell: the ramp's step against the two pixels' mean
+        luma = source.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        wanted = (luma[0::2] + luma[1::2]) / 2
+        steps = np.array([[RAMP.index(c) for c in strip.text] for strip in strips], np.float32)
+        shown = (steps + 0.5) * 255 / len(RAMP)
+        return float(np.abs(cv2.blur(shown, (4, 2)) - cv2.blur(wanted, (4, 2))).mean())
+    shown_rgb = shown_pixels(strips).astype(np.float32)
+    return float(np.abs(cv2.blur(shown_rgb, (4, 4)) - cv2.blur(source.astype(np.float32), (4, 4))).mean())
 
 
 def measure(server: ServerProcess, cols: int, rows: int, colours: str, seconds: float) -> tuple[float, float, float]:
@@ -103,12 +127,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         server = ServerProcess(Path(data) / "data", args=["--log-level", "warning"])
         try:
-            for cols, rows in ((80, 24), (200, 60)):
+            for cols, rows in ((80, 24), (200, 50)):
                 for colours in ("256", "truecolor", "ascii"):
                     fps, cpu, rate = measure(server, cols, rows, colours, args.seconds)
+                    error = colour_error(server, cols, rows, ColourMode(colours))
                     print(
                         f"preview {cols}x{rows} {colours:9s}: {fps:5.1f} fps, TUI CPU {cpu * 100:5.1f} % of one "
-                        f"core, {rate / 1024:7.1f} KiB/s to the terminal"
+                        f"core, {rate / 1024:7.1f} KiB/s to the terminal, colour error {error:4.1f}"
                     )
         finally:
             server.stop()

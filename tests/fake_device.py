@@ -114,8 +114,16 @@ class FakeDevice:
     def start(self) -> None:
         self.connected = True
         for event in (ConnectionChanged(True, self.base), StateReset(dict(self.state))):
-            for listener in list(self._listeners):
-                listener(event)
+            self.emit(event)
+
+    def emit(self, event: Event) -> None:
+        """Play an event as the real client would (a change is merged into the mirror first)."""
+        if isinstance(event, StateChanged):
+            self.state.update(event.changes)
+        elif isinstance(event, ConnectionChanged):
+            self.connected = event.connected
+        for listener in list(self._listeners):
+            listener(event)
 
     async def close(self) -> None:
         self.connected = False
@@ -123,9 +131,10 @@ class FakeDevice:
     async def apply(self, values: dict[str, Any]) -> Answer:
         self.written.append(values)
         changes = {k: v for k, v in values.items() if k in self.state}
-        self.state.update(changes)
-        for listener in list(self._listeners):
-            listener(StateChanged(changes))
+        for key in ("recordingStorage", "backupStorage"):  # written as a uuid, read as the storage's description
+            if key in changes:
+                changes[key] = self.state["diskStorages"][changes[key]]
+        self.emit(StateChanged(changes))
         return Answer(changes)
 
     async def frames(self, width: int | None = None) -> AsyncIterator[bytes]:

@@ -10,7 +10,15 @@ import cv2
 import numpy as np
 import pytest
 
-from roto_tui.client import AuthenticationFailed, ConnectionChanged, Notification, RotoClient, StateChanged, StateReset
+from roto_tui.client import (
+    AccessRefused,
+    AuthenticationFailed,
+    ConnectionChanged,
+    Notification,
+    RotoClient,
+    StateChanged,
+    StateReset,
+)
 from tests.server_process import ServerProcess
 
 
@@ -48,8 +56,8 @@ async def test_user_and_password_work_too(shared_server: ServerProcess) -> None:
         assert (await device.get("httpPort"))["httpPort"] == 8080
 
 
-async def test_wrong_credentials_are_reported(shared_server: ServerProcess) -> None:
-    device = RotoClient(shared_server.base, token="wrong", reconnect=False)
+async def test_wrong_credentials_are_reported_and_not_retried(shared_server: ServerProcess) -> None:
+    device = RotoClient(shared_server.base, token="wrong")
     with pytest.raises(AuthenticationFailed):
         await device.apply({"get": ["light0"]})
     events: list[Any] = []
@@ -57,8 +65,10 @@ async def test_wrong_credentials_are_reported(shared_server: ServerProcess) -> N
     device.start()
     with pytest.raises(asyncio.TimeoutError):
         await device.wait_connected(timeout=1)
+    assert device.refused and device._runner is not None and device._runner.done()  # no retry can help
     await device.close()
     assert any(isinstance(e, ConnectionChanged) and "HTTP 401" in e.detail for e in events)
+    assert sum(isinstance(e, AccessRefused) for e in events) == 1
 
 
 async def test_snapshot_and_frames(shared_server: ServerProcess) -> None:

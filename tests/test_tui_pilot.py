@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import requests
-from textual.widgets import DataTable, Input, OptionList
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from roto_tui.app import RotoApp
 from roto_tui.client import RotoClient
+from roto_tui.config import parse
 from roto_tui.screens.gallery import GalleryScreen
 from roto_tui.screens.preview import PreviewScreen
 from roto_tui.screens.state import StateScreen
 from roto_tui.widgets.frame_view import FrameView
+from roto_tui.widgets.help import AccessScreen
+from roto_tui.widgets.unit_bar import UnitBar
 from tests.server_process import ServerProcess
 
 SIZE = (120, 40)
@@ -67,19 +71,27 @@ async def test_an_edit_reaches_the_server_and_its_answer_is_shown(server: Server
         await settle(pilot, lambda: server.state("sharpness")["sharpness"] == 15)
         await settle(pilot, lambda: any("clamped to 15" in n.message for n in app._notifications))
         await settle(pilot, lambda: cell(app, "sharpness") == "15")
-        # booleans toggle at once
+        # a boolean opens a choice of two on its current value: Enter alone writes nothing new
         app.screen.query_one("#filter", Input).value = "light0"
         await pilot.pause(0.1)
         app.screen.query_one(DataTable).focus()
         await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.query(OptionList))
+        choice = app.screen.query_one(OptionList)
+        assert choice.highlighted == 0 and str(choice.get_option_at_index(0).prompt).startswith("● true")
+        await pilot.press("j", "enter")  # down to false
         await settle(pilot, lambda: server.state("light0")["light0"] is False)
-        # options come as a list
+        # options open on the current value, marked
+        current = server.state("recordingResolution")["recordingResolution"]
         app.screen.query_one("#filter", Input).value = "recordingResolution"
         await pilot.pause(0.1)
         app.screen.query_one(DataTable).focus()
         await pilot.press("enter")
         await settle(pilot, lambda: app.screen.query(OptionList))
-        await pilot.press("down", "down", "enter")  # 4K, FullHD, [HD]
+        choice = app.screen.query_one(OptionList)
+        assert choice.highlighted is not None
+        assert str(choice.get_option_at_index(choice.highlighted).prompt) == f"● {current}"
+        await pilot.press("G", "enter")  # the last option
         await settle(pilot, lambda: server.state("recordingResolution")["recordingResolution"] == "HD")
 
 
@@ -127,7 +139,7 @@ async def test_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
         await settle(pilot, lambda: app.client.connected)
         await pilot.press("2")
         first.stop()
-        await settle(pilot, lambda: "disconnected" in app.sub_title)
+        await settle(pilot, lambda: not app.client.connected and app.screen.has_class("-offline"))
         second = ServerProcess(tmp_path / "data", port=first.port)
         try:
             second.post({"pip": 4})
@@ -135,3 +147,56 @@ async def test_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
             await settle(pilot, lambda: cell(app, "pip") == "4")
         finally:
             second.stop()
+
+
+async def test_a_refused_token_stops_retrying_and_says_what_to_do(server: ServerProcess) -> None:
+    app = RotoApp(RotoClient(server.base, token="wrong"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, AccessScreen))
+        advice = app.screen.advice  # type: ignore[attr-defined]
+        assert "HTTP 401" in advice and "--token" in advice and "credentials.json" in advice
+        assert app.client.refused and app.client._runner.done()  # no retry loop left behind
+        await pilot.press("escape")
+        await settle(pilot, lambda: not isinstance(app.screen, AccessScreen))
+        assert "refused" in str(app.screen.query_one(UnitBar).render())
+
+
+async def test_on_loopback_the_token_comes_from_the_servers_data_folder(tmp_path: Path) -> None:
+    data = tmp_path / "share" / "roto"  # the server's default data folder under XDG_DATA_HOME
+    server = ServerProcess(data, credentials=False)
+    try:
+        env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "share")}
+        stored = json.loads((data / "credentials.json").read_text())["apiToken"]
+        conn = parse([server.base], env).connection
+        assert conn.token == stored
+        assert parse(["http://10.0.0.7:8080"], env).connection.token is None  # another machine: never sent there
+        assert parse([server.base, "--data-dir", str(tmp_path / "elsewhere")], env).connection.token is None
+        app = RotoApp(RotoClient(conn.url, token=conn.token))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: app.client.connected)
+            shown = str(app.screen.query_one(UnitBar).render())
+            assert "connected" in shown and stored not in shown and stored not in app.sub_title
+    finally:
+        server.stop()
+
+
+async def test_a_lost_storage_raises_an_alarm_with_the_servers_reason(tmp_path: Path) -> None:
+    usb = tmp_path / "data" / "storages" / "usb"
+    usb.mkdir(parents=True)
+    server = ServerProcess(tmp_path / "data")
+    try:
+        disks = server.state("diskStorages")["diskStorages"]
+        uid = next(k for k, d in disks.items() if d["name"] == "usb")
+        server.post({"recordingStorage": uid})
+        app = make_app(server)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: app.client.connected)
+            box = app.screen.query_one("#alarms", Static)
+            assert not box.display, box.render()
+            pulled = usb.rename(tmp_path / "pulled")  # the stick is pulled
+            await settle(pilot, lambda: box.display and "was removed" in str(box.render()), timeout=20)
+            assert "recording storage usb lost" in str(box.render())
+            pulled.rename(usb)  # and put back
+            await settle(pilot, lambda: not box.display, timeout=20)
+    finally:
+        server.stop()

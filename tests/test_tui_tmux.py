@@ -54,21 +54,39 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     session.run("kill-server")
 
 
-def test_console_in_tmux_at_80x24(tmux: Tmux, server: ServerProcess) -> None:
-    tui = Path(sys.executable).with_name("roto-tui")
-    command = f"TERM=xterm-256color {tui} {server.base} --token {server.token}"
-    tmux.run("new-session", "-d", "-s", "roto", "-x", "80", "-y", "24", command)
-    shown = tmux.wait_for("● connected to")
-    assert "Head 0" in shown and "rotation" in shown and "Recording" in shown and "Visual Backup" in shown
-    assert "1 Overview" in shown and "q Quit" in shown  # the footer lists the keys
-    assert all(len(line) <= 80 for line in shown.splitlines())
-    tmux.keys("2")
+def start(tmux: Tmux, command: str) -> None:
+    tmux.run("new-session", "-d", "-s", "roto", "-x", "80", "-y", "24", f"TERM=xterm-256color {command}")
+
+
+def roto_tui() -> Path:
+    return Path(sys.executable).with_name("roto-tui")
+
+
+def fits(shown: str) -> bool:
+    return all(len(line) <= 80 for line in shown.splitlines())
+
+
+def test_console_in_tmux_at_80x24(tmux: Tmux, tmp_path: Path) -> None:
+    (tmp_path / "data" / "storages" / "usb").mkdir(parents=True)  # a second storage to switch to
+    server = ServerProcess(tmp_path / "data")
+    try:
+        drive(tmux, server)
+    finally:
+        server.stop()
+
+
+def drive(tmux: Tmux, server: ServerProcess) -> None:
+    start(tmux, f"{roto_tui()} {server.base} --token {server.token}")
+    shown = tmux.wait_for("connected to")
+    assert "Head 0" in shown and "disc" in shown and "Recording" in shown and "Visual Backup" in shown
+    assert "1-4 Screens" in shown and "? Keys" in shown and "q Quit" in shown  # the footer fits, keys included
+    assert fits(shown)
+    tmux.keys("/")  # search from the Overview: the State table with its filter focused
     tmux.wait_for("cam0Exists")
-    tmux.keys("/")
     tmux.type("sharp")
     tmux.keys("Enter")  # leave the filter for the table
     shown = tmux.wait_for("sharpness")
-    assert "cam0Exists" not in shown
+    assert "cam0Exists" not in shown and "Edge sharpening strength" in shown  # the detail panel
     server.get(sharpness="9")
     row = next(line for line in tmux.wait_for("sharpness").splitlines() if "sharpness" in line)
     deadline = time.monotonic() + 10
@@ -76,15 +94,40 @@ def test_console_in_tmux_at_80x24(tmux: Tmux, server: ServerProcess) -> None:
         time.sleep(0.1)
         row = next(line for line in tmux.screen().splitlines() if "sharpness" in line)
     assert row.split()[:2] == ["sharpness", "9"]
+
     tmux.keys("4")
-    tmux.wait_for("backup")
-    tmux.keys("b")  # Visual Backup on, from the gallery
+    tmux.wait_for("Visual Backup")
+    tmux.keys("S")  # the storage for recordings: a list on the current one, then a question
+    shown = tmux.wait_for("● internal")
+    assert "usb" in shown
+    tmux.keys("j", "Enter")
+    shown = tmux.wait_for("Switch the recording storage from internal to usb?")
+    assert fits(shown) and server.state("recordingStorage")["recordingStorage"]["name"] == "internal"
+    tmux.keys("y")
+    deadline = time.monotonic() + 10
+    while server.state("recordingStorage")["recordingStorage"]["name"] != "usb" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.state("recordingStorage")["recordingStorage"]["name"] == "usb"
+    tmux.wait_for("recordingStorage = usb")  # the outcome is shown
+    tmux.keys("b")  # Visual Backup on: nothing to confirm
     deadline = time.monotonic() + 10
     while server.state("backupActive")["backupActive"] is not True and time.monotonic() < deadline:
         time.sleep(0.1)
     assert server.state("backupActive") == {"backupActive": True}
+    tmux.wait_for("BACKUP")  # the badge in the top line
+    quit_console(tmux)
+
+
+def quit_console(tmux: Tmux) -> None:
     tmux.keys("q")
     deadline = time.monotonic() + 10
     while "roto" in tmux.run("list-sessions") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "roto:" not in tmux.run("list-sessions")
+
+
+def test_a_wrong_token_stops_and_says_what_to_do(tmux: Tmux, shared_server: ServerProcess) -> None:
+    start(tmux, f"{roto_tui()} {shared_server.base} --token wrong")
+    shown = tmux.wait_for("stopped retrying")
+    assert "refused the credentials (HTTP 401)" in shown and "--token TOKEN" in shown and fits(shown)
+    quit_console(tmux)

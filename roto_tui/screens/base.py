@@ -1,4 +1,4 @@
-"""What every console screen shares: access to the device and live events while it is shown."""
+"""What every console screen shares: access to the shown unit and live events while it is shown."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class DeviceScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def on_screen_resume(self) -> None:
+        self.set_class(not self.device.connected, "-offline")
         self.refresh_from_state()
+        self.roto.refresh_bar()
 
     def refresh_from_state(self) -> None:
         """Redraw everything from the state mirror (on show, and after a reconnection)."""

@@ -8,10 +8,12 @@ from typing import Any
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from roto_tui.client import Event, StateChanged
 from roto_tui.widgets.editors import ChoiceScreen, ConfirmScreen, TagScreen
+from roto_tui.widgets.lists import NavTable
+from roto_tui.widgets.unit_bar import UnitBar
 
 from .base import DeviceScreen
 
@@ -24,13 +26,25 @@ def clock(t: float) -> str:
 
 class GalleryScreen(DeviceScreen):
     BINDINGS = [
-        Binding("t", "tag", "Tag", id="gallery.tag"),
-        Binding("d", "untag", "Untag", id="gallery.untag"),
-        Binding("f", "filter", "Tagged only", id="gallery.filter"),
-        Binding("b", "backup", "Backup on/off", id="gallery.backup"),
-        Binding("s", "storage('backupStorage')", "Backup storage", id="gallery.backup_storage"),
-        Binding("S", "storage('recordingStorage')", "Rec. storage", id="gallery.recording_storage"),
-        Binding("g", "reload", "Reload", id="gallery.reload"),
+        Binding("t", "tag", "Tag", tooltip="Tag the selected backup file", id="gallery.tag"),
+        Binding("d", "untag", "Untag", tooltip="Remove the tag of the selected file", id="gallery.untag"),
+        Binding("f", "filter", "Tagged", tooltip="Show tagged files only, or all", id="gallery.filter"),
+        Binding("b", "backup", "Backup", tooltip="Visual Backup on/off", id="gallery.backup"),
+        Binding(
+            "s",
+            "storage('backupStorage')",
+            "Bak.stor",
+            tooltip="Storage for Visual Backup",
+            id="gallery.backup_storage",
+        ),
+        Binding(
+            "S",
+            "storage('recordingStorage')",
+            "Rec.stor",
+            tooltip="Storage for recordings",
+            id="gallery.recording_storage",
+        ),
+        Binding("R", "reload", "Reload", show=False, tooltip="Reload the backup file list", id="gallery.reload"),
     ]
     DEFAULT_CSS = """
     GalleryScreen #capacity { height: 2; padding: 0 1; background: $panel; }
@@ -43,11 +57,10 @@ class GalleryScreen(DeviceScreen):
         self.files: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(id="capacity")
-        table: DataTable[Any] = DataTable(cursor_type="row", id="files")
-        yield table
-        yield Footer()
+        yield UnitBar()
+        yield Static(id="capacity", classes="reading")
+        yield NavTable(cursor_type="row", id="files", classes="reading")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -73,10 +86,10 @@ class GalleryScreen(DeviceScreen):
         s = self.device.state
         state = "[green]on[/]" if s.get("backupActive") else "[dim]off[/]"
         self.query_one("#capacity", Static).update(
-            f"backup {state} on {s.get('backupStorage', {}).get('name', '-')}  "
-            f"remaining {s.get('backupRemainingCapacity', '')} ({s.get('backupRemainingCapacitySeconds', '')} s)  "
-            f"stored {s.get('backupStoredFileDuration', '')}  capacity {s.get('storageBackupCapacity', '')}\n"
-            f"recording storage {s.get('recordingStorage', {}).get('name', '-')}  "
+            f"Visual Backup {state}, on {s.get('backupStorage', {}).get('name', '-')}  "
+            f"left {s.get('backupRemainingCapacity', '')}  kept {s.get('backupStoredFileDuration', '')}  "
+            f"cap {s.get('storageBackupCapacity', '')}\n"
+            f"recordings on {s.get('recordingStorage', {}).get('name', '-')}  "
             f"{'[b]tagged only[/b]' if self.tagged_only else 'all files'}"
         )
 
@@ -110,14 +123,17 @@ class GalleryScreen(DeviceScreen):
         return self.files[table.cursor_row] if self.files and table.cursor_row < len(self.files) else None
 
     def action_reload(self) -> None:
+        self.notify("reloading the backup files")
         self.reload()
 
     def action_filter(self) -> None:
         self.tagged_only = not self.tagged_only
+        self.notify("tagged files only" if self.tagged_only else "all files")
         self.reload()
 
     def action_backup(self) -> None:
-        self.roto.write({"backupActive": not self.device.state.get("backupActive")})
+        on = not self.device.state.get("backupActive")
+        self.roto.write({"backupActive": on}, f"Visual Backup {'on' if on else 'off'}")
 
     def action_tag(self) -> None:
         chosen = self._selected()
@@ -164,11 +180,14 @@ class GalleryScreen(DeviceScreen):
             self.notify("no storages detected", severity="warning")
             return
 
+        current = (s.get(variable) or {}).get("uuid")
+
         def chosen(uid: str | None) -> None:
-            if uid:
+            if uid and uid != current:
                 self.roto.write({variable: uid})
 
-        self.app.push_screen(ChoiceScreen(f"Choose the {variable}", choices), chosen)
+        role = "Visual Backup" if variable == "backupStorage" else "recordings"
+        self.app.push_screen(ChoiceScreen(f"Storage for {role} (● current)", choices, current), chosen)
 
 
 __all__ = ["GalleryScreen"]

@@ -10,10 +10,11 @@ from pathlib import Path
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from roto_tui.client import Event, StateChanged
 from roto_tui.widgets.frame_view import FrameView
+from roto_tui.widgets.unit_bar import UnitBar
 
 from .base import DeviceScreen
 
@@ -24,27 +25,31 @@ MAX_FPS = 30.0
 
 class PreviewScreen(DeviceScreen):
     BINDINGS = [
-        Binding("h", "head", "Head", id="preview.head"),
-        Binding("l", "light", "Light", id="preview.light"),
-        Binding("left", "pan(-1, 0)", "Pan", id="preview.pan_left"),
-        Binding("right", "pan(1, 0)", "Pan", show=False, id="preview.pan_right"),
-        Binding("up", "pan(0, -1)", "Pan", show=False, id="preview.pan_up"),
-        Binding("down", "pan(0, 1)", "Pan", show=False, id="preview.pan_down"),
-        Binding("plus,equals_sign", "zoom(1)", "Zoom+", id="preview.zoom_in"),
-        Binding("minus", "zoom(-1)", "Zoom-", id="preview.zoom_out"),
-        Binding("s", "snapshot", "Picture", id="preview.snapshot"),
-        Binding("r", "record", "Record", id="preview.record"),
-        Binding("c", "colours", "Colours", id="preview.colours"),
+        Binding("h", "head", "Head", tooltip="Head: switch the streamed camera head", id="preview.head"),
+        Binding("l", "light", "Light", tooltip="Light: illumination of the shown head on/off", id="preview.light"),
+        Binding(
+            "left", "pan(-1, 0)", "Pan", key_display="←↑↓→", tooltip="Pan: move the zoom window", id="preview.pan_left"
+        ),
+        Binding("right", "pan(1, 0)", "", show=False, id="preview.pan_right"),
+        Binding("up", "pan(0, -1)", "", show=False, id="preview.pan_up"),
+        Binding("down", "pan(0, 1)", "", show=False, id="preview.pan_down"),
+        Binding("plus,equals_sign", "zoom(1)", "Zoom", key_display="+", tooltip="Zoom in", id="preview.zoom_in"),
+        Binding("minus", "zoom(-1)", "", key_display="-", tooltip="Zoom out", id="preview.zoom_out"),
+        Binding(
+            "s", "snapshot", "Pic", tooltip="Picture: store a snapshot of the current frame", id="preview.snapshot"
+        ),
+        Binding("r", "record", "Rec", tooltip="Record: start or stop the manual recording", id="preview.record"),
+        Binding("c", "colours", "Colour", tooltip="Colours: truecolor, 256 or ASCII preview", id="preview.colours"),
     ]
     DEFAULT_CSS = """
-    PreviewScreen #status { dock: bottom; height: 1; background: $panel; padding: 0 1; }
+    PreviewScreen #status { height: 1; background: $panel; padding: 0 1; }
     """
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield UnitBar()
         yield FrameView(self.roto.colour_mode, id="frame")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         if self.roto.stats_path:
@@ -77,7 +82,7 @@ class PreviewScreen(DeviceScreen):
                 last = 0.0
                 async for jpeg in self.device.frames(width=width):
                     now = time.monotonic()
-                    if now - last >= 1.0 / MAX_FPS:
+                    if now - last >= 0.75 / MAX_FPS:  # slack: frames arrive with jitter around the rate
                         last = now
                         view.show_jpeg(jpeg)
                         self.update_status()
@@ -93,14 +98,17 @@ class PreviewScreen(DeviceScreen):
         state = self.device.state
         view = self.query_one(FrameView)
         head = 1 if state.get("cameraSwitch") else 0
-        record = state.get("record", "stop")
+        record = {"start": "[b white on red] REC [/]", "pause": "[b black on yellow] paused [/]"}.get(
+            state.get("record", "stop"), "not recording"
+        )
         self.query_one("#status", Static).update(
-            f"{view.fps:4.1f} fps  {view.mode.value}  head {head}  zoom {state.get(f'zoom{head}', 0)}  "
-            f"record {record}  {state.get(f'oct{head}', '')}"
+            f"{view.fps:4.1f} fps  {view.mode.value}  head {head}  light {'on' if state.get(f'light{head}') else 'off'}"
+            f"  zoom {state.get(f'zoom{head}', 0)}  {record}  {state.get(f'oct{head}', '')}"
         )
 
     def device_event(self, event: Event) -> None:
-        if isinstance(event, StateChanged) and {"cameraSwitch", "record", "zoom0", "zoom1"} & set(event.changes):
+        watched = {"cameraSwitch", "record", "zoom0", "zoom1", "light0", "light1"}
+        if isinstance(event, StateChanged) and watched & set(event.changes):
             self.update_status()
 
     # -- actions -----------------------------------------------------------------------------
@@ -108,11 +116,13 @@ class PreviewScreen(DeviceScreen):
         return 1 if self.device.state.get("cameraSwitch") else 0
 
     def action_head(self) -> None:
-        self.roto.write({"cameraSwitch": not self.device.state.get("cameraSwitch")})
+        head = 0 if self.device.state.get("cameraSwitch") else 1
+        self.roto.write({"cameraSwitch": bool(head)}, f"showing head {head}")
 
     def action_light(self) -> None:
         name = f"light{self._head()}"
-        self.roto.write({name: not self.device.state.get(name)})
+        on = not self.device.state.get(name)
+        self.roto.write({name: on}, f"head {self._head()} light {'on' if on else 'off'}")
 
     def action_pan(self, dx: int, dy: int) -> None:
         self.roto.write({f"pan{self._head()}": {"x": dx * PAN_STEP, "y": dy * PAN_STEP}})
@@ -121,10 +131,11 @@ class PreviewScreen(DeviceScreen):
         self.roto.write({f"zoom{self._head()}": direction * ZOOM_STEP})
 
     def action_snapshot(self) -> None:
-        self.roto.write({"takePicture": True})
+        self.roto.write({"takePicture": True}, "picture stored")
 
     def action_record(self) -> None:
-        self.roto.write({"record": "stop" if self.device.state.get("record") != "stop" else "start"})
+        recording = self.device.state.get("record", "stop") != "stop"
+        self.roto.write({"record": "stop" if recording else "start"}, "recording stopped" if recording else "recording")
 
     def action_colours(self) -> None:
         view = self.query_one(FrameView)

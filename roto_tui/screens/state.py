@@ -6,14 +6,16 @@ import json
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 from roto_shared.catalogue import Variable, load_catalogue
 from roto_tui.client import Event, StateChanged, StateReset
 from roto_tui.widgets.editors import NO_CHANGE, EditorScreen
+from roto_tui.widgets.lists import NavTable
+from roto_tui.widgets.unit_bar import UnitBar
 
 from .base import DeviceScreen
 
@@ -29,12 +31,14 @@ def value_text(value: Any, width: int = 28) -> str:
 
 class StateScreen(DeviceScreen):
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="state.filter"),
-        Binding("enter", "edit", "Edit", show=True, id="state.edit"),
+        Binding(
+            "slash", "focus_filter", "Filter", tooltip="Filter variables by name or description", id="state.filter"
+        ),
+        Binding("enter", "edit", "Edit", show=True, tooltip="Edit the selected variable", id="state.edit"),
         Binding("escape", "focus_table", "Table", show=False),
     ]
     DEFAULT_CSS = """
-    StateScreen #filter { height: 3; }
+    StateScreen #filter { height: 1; border: none; padding: 0 1; }
     StateScreen DataTable { height: 1fr; }
     """
 
@@ -44,23 +48,23 @@ class StateScreen(DeviceScreen):
         self._shown: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        yield Input(placeholder="filter by name, group or description ( / )", id="filter")
-        table: DataTable[Any] = DataTable(cursor_type="row", zebra_stripes=True, id="table")
-        yield table
-        yield Footer()
+        yield UnitBar()
+        yield Input(placeholder="/ filter by name, group or description", id="filter")
+        yield Static(id="nomatch")
+        yield NavTable(cursor_type="row", zebra_stripes=True, id="table", classes="reading")
+        yield Static(id="detail")
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label in (
-            ("name", "variable"),
-            ("value", "value"),
-            ("type", "type"),
-            ("rw", "rw"),
-            ("range", "range"),
-            ("description", "description"),
+        # range and description need room: they are in the detail panel under the table
+        for key, label, width in (
+            ("name", "variable", 26),
+            ("value", "value", 30),
+            ("type", "type", 7),
+            ("rw", "rw", 2),
         ):
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=width)
         self.fill("")
         table.focus()
 
@@ -74,8 +78,26 @@ class StateScreen(DeviceScreen):
             if needle and needle not in f"{var.name} {var.group} {var.description}".lower():
                 continue
             value = value_text(state.get(var.name, "")) if var.readable else "(write only)"
-            table.add_row(var.name, value, var.type, var.access, var.range_text()[:20], var.description, key=var.name)
+            table.add_row(var.name, value, var.type, var.access, key=var.name)
             self._shown.append(var.name)
+        nomatch = self.query_one("#nomatch", Static)
+        nomatch.update(
+            f"no variable matches {text!r}: Backspace to widen, Esc for the table" if not self._shown else ""
+        )
+        nomatch.set_class(not self._shown, "-shown")
+        self.show_detail()
+
+    @on(DataTable.RowHighlighted)
+    def show_detail(self) -> None:
+        table = self.query_one(DataTable)
+        detail = self.query_one("#detail", Static)
+        if not self._shown or not 0 <= table.cursor_row < len(self._shown):
+            detail.update("")
+            return
+        var = self.catalogue[self._shown[table.cursor_row]]
+        allowed = var.range_text() or "any"
+        unit = f" {var.unit}" if var.unit else ""
+        detail.update(f"[b]{var.name}[/b]  {var.type}, {var.access}, allowed: {allowed}{unit}\n{var.description}")
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
@@ -121,8 +143,8 @@ class StateScreen(DeviceScreen):
             self.notify(f"{var.name} is read-only", severity="warning")
             return
         current = self.device.state.get(var.name)
-        if var.accepts == "boolean":
-            self.send(var, not current if var.readable else True)
+        if var.accepts == "boolean" and not var.readable:
+            self.roto.write({var.name: True})  # a trigger such as takePicture: nothing to choose
             return
         self.app.push_screen(EditorScreen(var, current), lambda value: self._edited(var, current, value))
 
@@ -133,20 +155,4 @@ class StateScreen(DeviceScreen):
             value = {k: float(v) - float(current.get(k, 0)) for k, v in value.items()}
         elif var.relative and isinstance(current, int | float):
             value = value - current
-        self.send(var, value)
-
-    @work(group="state-writes")
-    async def send(self, var: Variable, value: Any) -> None:
-        """Write over HTTP so the device's answer (actual value, reasons) can be shown."""
-        try:
-            answer = await self.device.apply({var.name: value})
-        except Exception as exc:  # the link is down or the device refused the request
-            self.notify(f"{var.name}: {exc}", severity="error")
-            return
-        shown = value_text(answer.values.get(var.name, "?"), 40)
-        if answer.notices:
-            for note in answer.notices:
-                info = note.get("level") == "info"
-                self.notify(f"{note['message']} (now {shown})", severity="information" if info else "warning")
-        else:
-            self.notify(f"{var.name} = {shown}")
+        self.roto.write({var.name: value})

@@ -8,14 +8,25 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, TextArea
 from textual.widgets.option_list import Option
 
 from roto_shared.catalogue import Variable
+from roto_tui.widgets.lists import NavOptionList
 
 NO_CHANGE = object()
+
+
+def _listed(options: Any) -> list[Any] | None:
+    return None if options is None else list(options)
+
+
+def choice_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 class EditorScreen(ModalScreen[Any]):
@@ -24,9 +35,10 @@ class EditorScreen(ModalScreen[Any]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
     EditorScreen { align: center middle; }
-    EditorScreen > Vertical { width: 64; height: auto; max-height: 20; border: thick $accent; padding: 1 2;
+    EditorScreen > Vertical { width: 76; height: auto; max-height: 20; border: thick $accent; padding: 1 2;
                               background: $surface; }
     EditorScreen #error { color: $error; }
+    EditorScreen Label { width: 100%; }
     EditorScreen TextArea { height: 8; }
     """
 
@@ -34,6 +46,19 @@ class EditorScreen(ModalScreen[Any]):
         super().__init__()
         self.var = var
         self.current = current
+        # booleans are a choice of two as well: Enter on a row never writes without a look at the value
+        self.options: list[Any] | None = [True, False] if var.accepts == "boolean" else _listed(var.options)
+
+    def option_list(self) -> OptionList:
+        assert self.options is not None
+        current = next((i for i, o in enumerate(self.options) if o == self.current), None)
+        shown = [
+            Option(f"{'●' if i == current else ' '} {choice_text(o)}", id=str(i)) for i, o in enumerate(self.options)
+        ]
+        options = NavOptionList(*shown, id="choice")
+        if current is not None:
+            options.highlighted = current
+        return options
 
     def compose(self) -> ComposeResult:
         var = self.var
@@ -44,8 +69,9 @@ class EditorScreen(ModalScreen[Any]):
                 yield Label(f"allowed: {allowed}" + (f" {var.unit}" if var.unit else ""))
             if var.relative:
                 yield Label("enter the absolute value wanted; roto sends the difference")
-            if var.options is not None:
-                yield OptionList(*[Option(str(o), id=str(i)) for i, o in enumerate(var.options)], id="choice")
+            if self.options is not None:
+                yield Label("● marks the current value; Enter chooses, Esc cancels")
+                yield self.option_list()
             elif var.accepts == "object":
                 yield TextArea(json.dumps(self.current, indent=1), id="json")
                 yield Button("Save", id="save", variant="primary")
@@ -56,8 +82,8 @@ class EditorScreen(ModalScreen[Any]):
 
     @on(OptionList.OptionSelected, "#choice")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        assert self.var.options is not None and event.option.id is not None
-        self.dismiss(self.var.options[int(event.option.id)])
+        assert self.options is not None and event.option.id is not None
+        self.dismiss(self.options[int(event.option.id)])
 
     @on(Input.Submitted, "#value")
     def _typed(self, event: Input.Submitted) -> None:
@@ -84,10 +110,13 @@ class EditorScreen(ModalScreen[Any]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    AUTO_FOCUS = "#no"  # a reflexive Enter must not stop a recording
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("y", "confirm", "Yes")]
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 56; height: auto; border: thick $warning; padding: 1 2; background: $surface; }
+    ConfirmScreen > Vertical { width: 64; height: auto; border: thick $warning; padding: 0 1; background: $surface; }
+    ConfirmScreen Horizontal { height: auto; }
+    ConfirmScreen Button { margin: 1 1 0 0; }
     """
 
     def __init__(self, question: str) -> None:
@@ -97,8 +126,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question)
-            yield Button("Yes (y)", id="yes", variant="warning")
-            yield Button("No (Esc)", id="no")
+            with Horizontal():
+                yield Button("Yes (y)", id="yes", variant="warning")
+                yield Button("No (Esc)", id="no")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -152,15 +182,21 @@ class ChoiceScreen(ModalScreen[str | None]):
                               background: $surface; }
     """
 
-    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, choices: list[tuple[str, str]], current: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text)
-            yield OptionList(*[Option(label, id=key) for key, label in self.choices], id="choices")
+            marked = [Option(f"{'●' if key == self.current else ' '} {label}", id=key) for key, label in self.choices]
+            options = NavOptionList(*marked, id="choices")
+            keys = [key for key, _ in self.choices]
+            if self.current in keys:
+                options.highlighted = keys.index(self.current)
+            yield options
 
     @on(OptionList.OptionSelected, "#choices")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
