@@ -46,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     creds = resolve_credentials(config)
     device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
     unit = device.unit
+    for notice in creds.damaged:
+        unit.report(notice)
     if config.anonymous_read:
         log.warning("anonymous read access is on: anyone can read the state and the camera")
 

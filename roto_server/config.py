@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from roto_server.device.damage import Damaged, load_json, set_aside
 from roto_server.device.settings import write_atomic
+from roto_server.device.store import Notice
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -169,16 +171,35 @@ class Credentials:
     admin_password: str
     token_generated: bool  # came from the data folder rather than the command line
     admin_generated: bool
+    damaged: tuple[Notice, ...] = ()  # a damaged credentials file that was set aside, to announce
+
+
+SECRET_KEYS = ("apiToken", "adminPassword")
+
+
+def _stored_secrets(path: Path) -> tuple[dict[str, str], tuple[Notice, ...]]:
+    """The secrets kept in ``path``; a damaged file is set aside, keeping any secret that is still usable."""
+    try:
+        doc = load_json(path)
+    except FileNotFoundError:
+        return {}, ()
+    except Damaged as exc:
+        return {}, (set_aside(path, "credentials file", str(exc), "new secrets were generated"),)
+    found = doc if isinstance(doc, dict) else {}
+    good = {k: v for k in SECRET_KEYS if isinstance(v := found.get(k), str) and v}
+    wrong = [k for k in SECRET_KEYS if k in found and k not in good]
+    if isinstance(doc, dict) and not wrong:
+        return good, ()
+    reason = f"{', '.join(wrong)} not a non-empty string" if wrong else "it is not a JSON object"
+    return good, (set_aside(path, "credentials file", reason, "new secrets were generated for what was lost"),)
 
 
 def resolve_credentials(config: ServerConfig) -> Credentials:
     """Flags win; otherwise use (or create once) the secrets kept in the data folder."""
     path = config.data_dir / "credentials.json"
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
+    stored, damaged = _stored_secrets(path)
     changed = False
-    for key in ("apiToken", "adminPassword"):
+    for key in SECRET_KEYS:
         if not stored.get(key):
             stored[key] = secrets.token_urlsafe(12)
             changed = True
@@ -189,4 +210,5 @@ def resolve_credentials(config: ServerConfig) -> Credentials:
         admin_password=config.admin_password or stored["adminPassword"],
         token_generated=config.api_token is None,
         admin_generated=config.admin_password is None,
+        damaged=damaged,
     )
