@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
+import websocket
 
+from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
 HEADLESS = ("--head0", "none", "--head1", "none")  # no camera work: these tests are about files
@@ -155,4 +157,31 @@ def test_a_damaged_marker_in_an_old_data_folder_keeps_the_selected_uuid(tmp_path
         state = server.state("recordingStorage")
         assert state["recordingStorage"]["uuid"] == uuid and state["recordingStorage"]["available"] is True
     finally:
+        assert server.stop() == 0
+
+
+def test_a_stick_with_a_damaged_marker_is_announced_to_websocket_clients(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = ServerProcess(data, HEADLESS)
+    ws = websocket.create_connection(server.ws_url, timeout=10)
+    try:
+        ws.recv()  # the full state
+        stick = data / "storages" / "stick"
+        stick.mkdir()
+        (stick / ".roto-storage.json").write_text('{"uuid": {"nested": true}}')
+
+        def damage_notice() -> dict[str, str] | None:
+            message = json.loads(ws.recv())
+            note = message.get("notification")
+            return note if note and "damaged" in note["message"] else None
+
+        note = wait_for(damage_notice, what="a notification about the damaged marker")
+        assert note["level"] == "error" and ".roto-storage.json" in note["message"]
+        internal = server.state("recordingStorage")["recordingStorage"]["uuid"]
+        listed = wait_for(lambda: set(server.state("diskStorages")["diskStorages"]) - {internal}, what="the stick")
+        uid = listed.pop()
+        assert json.loads((stick / ".roto-storage.json").read_text())["uuid"] == uid  # repaired with a new identity
+        assert len(_set_aside(stick, ".roto-storage.json")) == 1
+    finally:
+        ws.close()
         assert server.stop() == 0
