@@ -76,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
     users = Authenticator.for_device(creds.api_token, creds.admin_password)
     app = create_app(device, users, limits=limits, anonymous_read=config.anonymous_read)
+    app.config.METRICS_OPEN = config.metrics_open
     base = f"http://{hosts[0]}:{port}"
     print(f"roto-server {__version__} listening on {config.host}:{port}", flush=True)
     print(f"  C2 HTTP API:       {base}/api", flush=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sanic import Sanic
 
-from roto_server.api import c2, errors, gallery, media, openapi, ratelimit, v1_rest, v1_socket
+from roto_server.api import c2, errors, gallery, health, media, metrics, openapi, ratelimit, v1_rest, v1_socket
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
@@ -73,6 +73,8 @@ def create_app(
     v1_socket.install(app)
     v1_rest.install(app)
     openapi.install(app)
+    health.install(app)
+    metrics.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:

@@ -33,6 +33,7 @@ class ServerConfig:
     segment_seconds: float = 300.0
     anonymous_read: bool = False
     rate_limits: tuple[int, int, int] = (100, 100, 0)  # v1 HTTP a minute, v1 WebSocket a second, C2 a minute
+    metrics_open: bool = False  # GET /metrics without credentials from anywhere
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -134,6 +135,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
             help=f"{what}; 0 turns the limit off ({variable}, default %(default)s)",
         )
     parser.add_argument(
+        "--metrics-open",
+        action="store_true",
+        default=env("ROTO_METRICS_OPEN", "").lower() in ("1", "true", "yes", "on"),
+        help="serve GET /metrics to every client without credentials; otherwise only to admin and to "
+        "clients on this machine (ROTO_METRICS_OPEN=1)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -162,6 +170,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         segment_seconds=args.segment_seconds,
         anonymous_read=args.anonymous_read,
         rate_limits=(args.rate_limit_http, args.rate_limit_ws, args.rate_limit_c2),
+        metrics_open=args.metrics_open,
     )
 
 

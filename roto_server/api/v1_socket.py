@@ -96,6 +96,7 @@ def _answer(ctx: Any, request: Request, session: V1Session, message: str | bytes
     limiter = ctx.ws_limiter
     decision = limiter.hit(request.ip or "unknown", time.monotonic()) if limiter else None
     if decision is not None and not decision.allowed:  # the message is dropped, the connection kept
+        ctx.gate.counts["rate_limited_v1_ws"] += 1
         return [
             {
                 "error": "Rate limit exceeded",

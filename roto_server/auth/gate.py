@@ -8,6 +8,7 @@ address and user name; successes are not counted.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,7 @@ class Gate:
         self.digest = digest.DigestAuth(REALM)
         self.sessions = SessionStore()
         self.failures = WindowLimiter(*FAILED_LOGINS)
+        self.counts: Counter[str] = Counter()  # refusals by kind, read by GET /metrics
         self._anonymous_allowed = anonymous_allowed
 
     def challenges(self, now: float, stale: bool = False) -> list[str]:
@@ -102,11 +104,13 @@ class Gate:
         key = (attempt.client, user)
         decision = self.failures.check(key, now)
         if not decision.allowed:
+            self.counts["locked_out"] += 1
             raise TooManyFailures(decision.reset_after, self.failures.limit, self.failures.period)
         return key
 
     def _failed(self, key: tuple[str, str], message: str, now: float, stale: bool = False) -> Unauthorized:
         self.failures.hit(key, now)
+        self.counts["auth_failed"] += 1
         return Unauthorized(message, self.challenges(now, stale))
 
     def _password(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:

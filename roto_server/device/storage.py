@@ -117,7 +117,8 @@ def read_marker(path: Path, keep_uuid: str | None = None) -> tuple[Storage, Noti
     except Damaged as exc:
         data = {}
         identity = f"it keeps its uuid {keep_uuid}" if keep_uuid else "it gets a new uuid"
-        damaged = set_aside(marker, "storage marker", str(exc), f"the marker is rewritten and {identity}")
+        consequence = f"the marker is rewritten and {identity}"
+        damaged = set_aside(marker, f"storage {path.name!r}: marker", str(exc), consequence)
     if not data.get("uuid"):
         data["uuid"] = keep_uuid or str(uuidlib.uuid4())
         try:
