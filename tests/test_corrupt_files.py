@@ -8,6 +8,7 @@ intact, and that the log names it. The internal storage keeps its identity throu
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,14 @@ def _folder(name: str) -> Damage:
     return damage
 
 
+def _fifo(name: str) -> Damage:
+    def damage(data: Path) -> None:
+        data.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(data / name)  # reading it would wait for a writer forever
+
+    return damage
+
+
 DEEP = "[" * 100_000 + "]" * 100_000
 HUGE = "9" * 4000  # below Python's 4300-digit parse limit: parses, then overflows every float conversion
 
@@ -48,6 +57,8 @@ CASES: dict[str, tuple[str, Damage]] = {
         _write("settings.json", '{"values": {"pan0": {"x": ' + HUGE + ', "y": 1}}}'),
     ),
     "settings-folder": ("settings.json", _folder("settings.json")),
+    "settings-fifo": ("settings.json", _fifo("settings.json")),
+    "credentials-fifo": ("credentials.json", _fifo("credentials.json")),
     "selection-list": ("storage-selection.json", _write("storage-selection.json", "[]")),
     "selection-number": ("storage-selection.json", _write("storage-selection.json", "7")),
     "selection-uuid-list": ("storage-selection.json", _write("storage-selection.json", '{"recording": ["a"]}')),

@@ -10,27 +10,47 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from .store import Notice
 
+MAX_FILE_BYTES = 16 * 1024 * 1024  # far above any file roto writes; a bigger one is not roto's
+
 
 class Damaged(Exception):
     """A data file that exists but cannot be used; the message says why."""
 
 
-def load_json(path: Path) -> Any:
+def _read_regular(path: Path, limit: int) -> bytes:
+    # O_NONBLOCK: opening a FIFO put in a file's place must not hang the start
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise Damaged("it is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise Damaged("it is not a regular file")
+        if info.st_size > limit:
+            raise Damaged(f"it is {info.st_size} bytes, more than roto ever writes ({limit})")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
+def load_json(path: Path, limit: int = MAX_FILE_BYTES) -> Any:
     """The parsed content of ``path``; FileNotFoundError when absent, Damaged when unusable."""
     try:
-        raw = path.read_bytes()
+        raw = _read_regular(path, limit)
     except IsADirectoryError:
         raise Damaged("it is a folder, not a file") from None
     except FileNotFoundError:
         raise
     except OSError as exc:
-        raise Damaged(f"cannot be read: {exc.strerror or exc}") from None
+        raise Damaged(f"it cannot be read ({exc.strerror or exc})") from None
     try:
         return json.loads(raw)
     except RecursionError:
