@@ -108,6 +108,16 @@ def test_metrics_follow_the_live_unit(healthy: ServerProcess) -> None:
         for ws in clients:
             ws.close()
     assert requests.get(healthy.url("/camera.jpeg"), params={"token": healthy.token}, timeout=10).status_code == 200
+    with requests.get(
+        healthy.url("/camera.mjpeg"), params={"token": healthy.token, "width": 320}, stream=True, timeout=10
+    ) as mjpeg:
+        parts = mjpeg.iter_content(4096)  # kept: dropping the iterator would close the stream
+        assert next(parts)
+
+        def one_reader() -> bool:
+            return samples(healthy).get(("roto_stream_readers", (("kind", "stream"), ("width", "320")))) == 1
+
+        wait_for(one_reader, what="the MJPEG client counted as a reader of its rendition")
     assert requests.get(healthy.url("/api"), params={"token": "wrong"}, timeout=10).status_code == 401
 
     def clients_gone() -> Samples | None:

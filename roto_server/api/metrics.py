@@ -75,6 +75,7 @@ class DeviceCollector(Collector):
         yield info
         yield _gauge("roto_websocket_clients", "WebSocket clients connected (C2 /api and /api/v1)", len(ctx.hub))
         yield from self._frames(ctx.camera.stream.stats)
+        yield from self._readers(ctx.camera.stream.readers())
         yield from self._recording(store)
         yield from self._storages(store)
         yield from self._refusals(ctx.gate.counts)
@@ -102,6 +103,17 @@ class DeviceCollector(Collector):
         for (kind, width), count in sorted(stats.encodes.items(), key=str):
             encoded.add_metric([kind, "full" if width is None else str(width)], count)
         yield encoded
+
+    @staticmethod
+    def _readers(readers: dict[tuple[str, int | None], int]) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "roto_stream_readers",
+            "Consumers of each rendition: MJPEG clients, snapshots waiting, recorders",
+            labels=["kind", "width"],
+        )
+        for (kind, width), count in sorted(readers.items(), key=str):
+            family.add_metric([kind, "full" if width is None else str(width)], count)
+        yield family
 
     @staticmethod
     def _recording(store: Any) -> Iterator[Metric]:
