@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 import requests
 import websocket
@@ -57,6 +58,9 @@ def test_health_is_public_and_healthy_on_a_fresh_unit(healthy: ServerProcess) ->
     assert doc["checks"]["camera"]["message"] == "head 0 and head 1 connected"
     assert f"HTTP on port {healthy.port}" in doc["checks"]["network"]["message"]
     assert str(healthy.data_dir) not in res.text  # public: no paths
+    document = requests.get(healthy.url("/api/openapi.json"), timeout=10).json()
+    schema = document["paths"]["/api/health"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.Draft7Validator(schema).validate(doc)  # the published document describes it
 
 
 def test_health_says_what_is_wrong(tmp_path: Path) -> None:
