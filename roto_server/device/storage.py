@@ -139,8 +139,8 @@ def read_marker(path: Path, keep_uuid: str | None = None) -> tuple[Storage, Noti
 def _peek_uuid(folder: Path) -> str | None:
     """The uuid in a storage's marker, without creating or repairing anything."""
     try:
-        doc = json.loads((folder / MARKER).read_bytes())
-    except (OSError, ValueError, RecursionError):
+        doc = load_json(folder / MARKER)
+    except (FileNotFoundError, Damaged):
         return None
     uid = doc.get("uuid") if isinstance(doc, dict) else None
     return uid if valid_uuid(uid) else None
@@ -280,7 +280,10 @@ class StorageService:
         reason = "it is not a JSON list" if not isinstance(doc, list) else "an entry lacks an absolute path string"
         consequence = f"kept {len(good)} usable entries"
         self._report(set_aside(self._net_file, "network storage list", reason, consequence))
-        self._write_net(good)
+        try:
+            self._write_net(good)
+        except OSError as exc:  # a read-only data folder: use the good entries, keep trying at the next change
+            log.error("cannot rewrite %s: %s", self._net_file, exc)
         return good
 
     def _write_net(self, entries: list[dict[str, str]]) -> None:
@@ -311,6 +314,8 @@ class StorageService:
         self._apply(*self._scan())
 
     def _apply(self, found: dict[str, tuple[Storage, dict[str, Any]]], damaged: list[tuple[Notice, Path]]) -> None:
+        # forget markers that read well again, so a later damage to them is reported anew
+        self._reported.intersection_update(marker for _, marker in damaged)
         for notice, marker in damaged:
             self._report(notice, marker)
         gone = set(self.storages) - set(found)
