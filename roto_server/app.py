@@ -6,7 +6,20 @@ from dataclasses import dataclass, field
 
 from sanic import Sanic
 
-from roto_server.api import c2, cors, errors, gallery, media, openapi, ratelimit, socket_session, v1_rest, v1_socket
+from roto_server.api import (
+    c2,
+    cors,
+    errors,
+    gallery,
+    health,
+    media,
+    metrics,
+    openapi,
+    ratelimit,
+    socket_session,
+    v1_rest,
+    v1_socket,
+)
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
@@ -52,6 +65,8 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     creds = resolve_credentials(config)
     device = build_device(config.data_dir, config.heads, config.storage_root, config.segment_seconds)
+    for notice in creds.damaged:
+        device.unit.report(notice)
     http, ws, c2 = config.rate_limits
     limits = RateLimits(http_per_minute=http, c2_per_minute=c2, ws_per_second=ws)
     users = Authenticator.for_device(creds.api_token, creds.admin_password)
@@ -59,6 +74,7 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
         device, users, name, limits=limits, anonymous_read=config.anonymous_read, cors_origin=config.cors_origin
     )
     app.ctx.credentials = creds
+    app.config.METRICS_OPEN = config.metrics_open
     app.ctx.listeners = web_listeners(app, config)
     return app
 
@@ -104,6 +120,8 @@ def build_app(
     v1_socket.install(app)
     v1_rest.install(app)
     openapi.install(app)
+    health.install(app)
+    metrics.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:

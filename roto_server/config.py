@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from roto_server.device.damage import Damaged, load_json, set_aside
 from roto_server.device.settings import write_atomic
+from roto_server.device.store import Notice
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -35,6 +37,7 @@ class ServerConfig:
     https_port: int | None = None  # given: HTTPS on, on this port; None: the stored httpsOn/httpsPort
     tls_cert: Path | None = None  # the operator's certificate and key; None: the generated self-signed pair
     tls_key: Path | None = None
+    metrics_open: bool = False  # GET /metrics without credentials from anywhere
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -167,6 +170,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "credentials: answers CORS preflights and adds CORS headers; off by default (ROTO_CORS_ORIGIN)",
     )
     parser.add_argument(
+        "--metrics-open",
+        action="store_true",
+        default=env("ROTO_METRICS_OPEN", "").lower() in ("1", "true", "yes", "on"),
+        help="serve GET /metrics to every client without credentials; otherwise only to admin and to "
+        "clients on this machine (ROTO_METRICS_OPEN=1)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -203,6 +213,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         https_port=args.https_port,
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
+        metrics_open=args.metrics_open,
     )
 
 
@@ -212,16 +223,35 @@ class Credentials:
     admin_password: str
     token_generated: bool  # came from the data folder rather than the command line
     admin_generated: bool
+    damaged: tuple[Notice, ...] = ()  # a damaged credentials file that was set aside, to announce
+
+
+SECRET_KEYS = ("apiToken", "adminPassword")
+
+
+def _stored_secrets(path: Path) -> tuple[dict[str, str], tuple[Notice, ...]]:
+    """The secrets kept in ``path``; a damaged file is set aside, keeping any secret that is still usable."""
+    try:
+        doc = load_json(path)
+    except FileNotFoundError:
+        return {}, ()
+    except Damaged as exc:
+        return {}, (set_aside(path, "credentials file", str(exc), "new secrets were generated"),)
+    found = doc if isinstance(doc, dict) else {}
+    good = {k: v for k in SECRET_KEYS if isinstance(v := found.get(k), str) and v}
+    wrong = [k for k in SECRET_KEYS if k in found and k not in good]
+    if isinstance(doc, dict) and not wrong:
+        return good, ()
+    reason = f"{', '.join(wrong)} not a non-empty string" if wrong else "it is not a JSON object"
+    return good, (set_aside(path, "credentials file", reason, "new secrets were generated for what was lost"),)
 
 
 def resolve_credentials(config: ServerConfig) -> Credentials:
     """Flags win; otherwise use (or create once) the secrets kept in the data folder."""
     path = config.data_dir / "credentials.json"
-    stored: dict[str, str] = {}
-    if path.exists():
-        stored = json.loads(path.read_text())
+    stored, damaged = _stored_secrets(path)
     changed = False
-    for key in ("apiToken", "adminPassword"):
+    for key in SECRET_KEYS:
         if not stored.get(key):
             stored[key] = secrets.token_urlsafe(12)
             changed = True
@@ -232,4 +262,5 @@ def resolve_credentials(config: ServerConfig) -> Credentials:
         admin_password=config.admin_password or stored["adminPassword"],
         token_generated=config.api_token is None,
         admin_generated=config.admin_password is None,
+        damaged=damaged,
     )

@@ -26,6 +26,7 @@ FLAGS = [
     "--segment-seconds",
     "--head0",
     "--head1",
+    "--metrics-open",
 ]
 
 

@@ -39,6 +39,25 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+HEALTH_CHECK = {
+    "type": "object",
+    "required": ["ok", "message"],
+    "properties": {"ok": {"type": "boolean"}, "message": {"type": "string"}},
+}
+HEALTH = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["healthy", "degraded"]},
+        "checks": {
+            "type": "object",
+            "required": ["camera", "storage", "network", "files"],
+            "additionalProperties": HEALTH_CHECK,
+        },
+    },
+}
+
+
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -153,6 +172,7 @@ def build(catalogue: Catalogue | None = None) -> dict[str, Any]:
         "/api/info": {"get": _op("System information (public)", {"200": _envelope({"type": "object"})}, public=True)},
         "/api/openapi.json": {"get": _op("This document (public)", {"200": _json({"type": "object"})}, public=True)},
         "/api/status": {"get": _op("Current status", {"200": _envelope({"type": "object"})})},
+        "/api/health": {"get": _op("Health checks for monitors (public)", {"200": _json(HEALTH)}, public=True)},
         "/api/camera/status": {"get": _op("Camera heads", {"200": _envelope({"type": "object"})})},
         "/api/streams": {"get": _op("Stream URLs", {"200": _envelope({"type": "array"})})},
         "/api/recording/start": {

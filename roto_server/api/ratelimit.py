@@ -63,6 +63,7 @@ def install(app: Sanic, limits: RateLimits) -> None:
             return None
         decision = limiter.hit(request.ip or "unknown", time.monotonic())
         if not decision.allowed:
+            request.app.ctx.gate.counts["rate_limited_" + ("c2" if limiter is c2 else "v1")] += 1
             return limited(decision, "minute")
         request.ctx.rate = decision
         return None

@@ -101,6 +101,8 @@ class ClientSession:
         if self.limiter is not None:
             decision = self.limiter.hit(self.attempt.client, time.monotonic())
             if not decision.allowed:  # the message is dropped, the connection kept
+                # C2 messages share the C2 HTTP counter; v1 WebSocket messages have their own
+                self.ctx.gate.counts["rate_limited_v1_ws" if self.period == "second" else "rate_limited_c2"] += 1
                 return [
                     self.vocabulary.refusal(
                         messages.RATE_LIMITED,

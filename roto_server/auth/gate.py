@@ -9,6 +9,7 @@ or evict a lockout); successes are not counted.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ class Gate:
         self.sessions = SessionStore()
         self.failures = WindowLimiter(*FAILED_LOGINS)
         self.address_failures = WindowLimiter(*FAILED_LOGINS_PER_ADDRESS)
+        self.counts: Counter[str] = Counter()  # refusals by kind, read by GET /metrics
         self._anonymous_allowed = anonymous_allowed
 
     def challenges(self, now: float, stale: bool = False) -> list[str]:
@@ -114,12 +116,14 @@ class Gate:
         for limiter, counted in ((self.address_failures, attempt.client), (self.failures, key)):
             decision = limiter.check(counted, now)
             if not decision.allowed:
+                self.counts["locked_out"] += 1
                 raise TooManyFailures(decision.reset_after, limiter.limit, limiter.period)
         return key
 
     def _failed(self, key: tuple[str, str], message: str, now: float, stale: bool = False) -> Unauthorized:
         self.failures.hit(key, now)
         self.address_failures.hit(key[0], now)
+        self.counts["auth_failed"] += 1
         return Unauthorized(message, self.challenges(now, stale))
 
     def _password(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:

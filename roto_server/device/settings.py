@@ -15,8 +15,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from roto_shared.catalogue import Catalogue
+from roto_shared.catalogue import Catalogue, Variable
 from roto_shared.validation import InvalidValue, clamp, coerce
+
+from .damage import Damaged, load_json, set_aside
+from .store import Notice
 
 log = logging.getLogger("roto.settings")
 FORMAT = 1
@@ -48,38 +51,48 @@ class SettingsFile:
     def __init__(self, path: Path, catalogue: Catalogue) -> None:
         self.path = path
         self.catalogue = catalogue
+        self.damaged: list[Notice] = []  # what the last load() found wrong, for the unit to announce
 
     def load(self) -> dict[str, Any]:
         """Last saved settings, each re-validated; a damaged file is set aside, not trusted."""
+        self.damaged = []
         for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             stale.unlink(missing_ok=True)  # a save interrupted by a crash; the real file is intact
         try:
-            raw = self.path.read_bytes()
+            doc = load_json(self.path)
+            values = doc["values"] if isinstance(doc, dict) else None
+            if not isinstance(values, dict):
+                raise Damaged("it has no object of values")
         except FileNotFoundError:
             return {}
-        try:
-            doc = json.loads(raw)
-            values = doc["values"]
-            if not isinstance(values, dict):
-                raise ValueError("values is not an object")
-        except (ValueError, KeyError, TypeError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
-            os.replace(self.path, aside)
-            log.error("settings file %s is unreadable (%s); moved to %s, starting from defaults", self.path, exc, aside)
+        except Damaged as exc:
+            self.damaged.append(set_aside(self.path, "settings file", f"{exc} (unreadable)", "starting from defaults"))
             return {}
         good: dict[str, Any] = {}
+        dropped: list[str] = []
         for name, value in values.items():
             var = self.catalogue.get(name)
             if var is None or not var.persist:
                 continue
             try:
-                if var.relative:
-                    good[name] = clamp(var, coerce(var, value).value).value
-                else:
-                    good[name] = coerce(var, value).value
+                good[name] = self._valid(var, value)
             except InvalidValue as exc:
                 log.warning("ignoring saved setting: %s", exc)
+                dropped.append(name)
+            except (ArithmeticError, ValueError, TypeError, RecursionError):  # e.g. an integer too big for a float
+                log.warning("ignoring saved setting %s: its value cannot be used", name)
+                dropped.append(name)
+        if dropped:
+            # the next save rewrites the file without them: keep the original for the operator
+            consequence = f"dropped {', '.join(dropped)}, kept the other settings"
+            self.damaged.append(set_aside(self.path, "settings file", "invalid values", consequence, copy=True))
         return good
+
+    @staticmethod
+    def _valid(var: Variable, value: Any) -> Any:
+        if var.relative:
+            return clamp(var, coerce(var, value).value).value
+        return coerce(var, value).value
 
     def save(self, values: Mapping[str, Any]) -> None:
         persisted = {name: values[name] for name, var in self.catalogue.items() if var.persist and name in values}

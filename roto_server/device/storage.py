@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import uuid as uuidlib
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .capacity import size_text
+from .damage import Damaged, load_json, set_aside
 from .settings import write_atomic
 from .store import Notice, Refused, StateStore
 
@@ -84,28 +86,88 @@ def _tree_size(path: Path) -> int:
     return total
 
 
-def read_marker(path: Path) -> Storage | None:
-    """The storage at ``path``, creating its marker on first sight; None if it cannot be identified."""
+_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def valid_uuid(value: Any) -> bool:
+    return isinstance(value, str) and _UUID.match(value) is not None
+
+
+def _marker_problem(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    if "uuid" in doc and not valid_uuid(doc["uuid"]):
+        return "its uuid is not a uuid string"
+    if not isinstance(doc.get("name", ""), str):
+        return "its name is not a string"
+    quota = doc.get("quotaBytes", 0)
+    if isinstance(quota, bool) or not isinstance(quota, int):
+        return "its quotaBytes is not an integer"
+    return None
+
+
+def read_marker(path: Path, keep_uuid: str | None = None) -> tuple[Storage, Notice | None]:
+    """The storage at ``path``, creating its marker on first sight, and the notice if the marker was damaged.
+
+    ``keep_uuid`` is the identity to restore when the marker is missing or damaged (the internal
+    storage's, remembered in the data folder), so its selections and backups stay attached to it.
+    """
     marker = path / MARKER
+    damaged = None
     try:
-        data = json.loads(marker.read_text()) if marker.exists() else {}
-    except (OSError, ValueError):
+        data = load_json(marker)
+        problem = _marker_problem(data)
+        if problem:
+            raise Damaged(problem)
+    except FileNotFoundError:
         data = {}
-    if not isinstance(data, dict):
+    except Damaged as exc:
         data = {}
+        identity = f"it keeps its uuid {keep_uuid}" if keep_uuid else "it gets a new uuid"
+        consequence = f"the marker is rewritten and {identity}"
+        damaged = set_aside(marker, f"storage {path.name!r}: marker", str(exc), consequence)
     if not data.get("uuid"):
-        data["uuid"] = str(uuidlib.uuid4())
+        data["uuid"] = keep_uuid or str(uuidlib.uuid4())
         try:
             write_atomic(marker, json.dumps(data, indent=1).encode())
         except OSError:  # read-only medium: an identity derived from its path is the best we can do
-            data["uuid"] = str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, str(path.resolve())))
+            data["uuid"] = keep_uuid or str(uuidlib.uuid5(uuidlib.NAMESPACE_URL, str(path.resolve())))
     quota = data.get("quotaBytes")
-    return Storage(
+    storage = Storage(
         str(data["uuid"]),
         str(data.get("name") or path.name),
         path,
         "disk",
-        int(quota) if isinstance(quota, int) and quota > 0 else None,
+        quota if isinstance(quota, int) and quota > 0 else None,
+    )
+    return storage, damaged
+
+
+def _peek_uuid(folder: Path) -> str | None:
+    """The uuid in a storage's marker, without creating or repairing anything."""
+    try:
+        doc = load_json(folder / MARKER)
+    except (FileNotFoundError, Damaged):
+        return None
+    uid = doc.get("uuid") if isinstance(doc, dict) else None
+    return uid if valid_uuid(uid) else None
+
+
+def _selection_problem(doc: Any) -> str | None:
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    for key in ("recording", "backup", "internal"):
+        if doc.get(key) is not None and not valid_uuid(doc[key]):
+            return f"{key} is not a storage uuid"
+    return None
+
+
+def _net_entry_ok(entry: Any) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("path"), str)
+        and Path(entry["path"]).is_absolute()
+        and isinstance(entry.get("name", ""), str)
     )
 
 
@@ -119,7 +181,11 @@ class StorageService:
         self._net_file = data_dir / "net-storages.json"
         self.storages: dict[str, Storage] = {}
         self.selection: dict[str, str | None] = {"recording": None, "backup": None}
+        self.internal_uuid: str | None = None  # a copy of the internal marker's uuid, kept in the data folder
         self.lost: list[Callable[[str], None]] = []  # called with a uuid that disappeared
+        self.damaged: list[Notice] = []  # data files and markers set aside since start
+        self._net_entries: list[dict[str, str]] = []
+        self._reported: set[Path] = set()  # markers already reported (a read-only one stays damaged)
         for name in ROLES:
             store.set_handler(name, self._selector(name))
 
@@ -127,15 +193,54 @@ class StorageService:
     def boot(self) -> None:
         internal = self.root / INTERNAL
         internal.mkdir(parents=True, exist_ok=True)
-        try:
-            saved = json.loads(self._selection_file.read_text())
+        saved = self._load_selection()
+        self._net_entries = self._load_net()
+        storage, notice = read_marker(internal, self._internal_identity(saved))
+        self._report(notice, internal / MARKER)
+        self.internal_uuid = storage.uuid
+        if saved is None:
+            self.selection = {"recording": storage.uuid, "backup": storage.uuid}
+        else:
             self.selection.update({k: saved.get(k) for k in self.selection})
-        except (OSError, ValueError):
-            default = read_marker(internal)
-            assert default is not None
-            self.selection = {"recording": default.uuid, "backup": default.uuid}
+        if saved != {**self.selection, "internal": self.internal_uuid}:
             self._save_selection()
         self.rescan()
+
+    def _load_selection(self) -> dict[str, Any] | None:
+        """The saved selection, or None when there is none or it was damaged (and set aside)."""
+        try:
+            doc = load_json(self._selection_file)
+            problem = _selection_problem(doc)
+            if problem:
+                raise Damaged(problem)
+        except FileNotFoundError:
+            return None
+        except Damaged as exc:
+            consequence = "the internal storage is selected for recording and backup"
+            self._report(set_aside(self._selection_file, "storage selection", str(exc), consequence))
+            return None
+        return dict(doc)
+
+    def _internal_identity(self, saved: dict[str, Any] | None) -> str | None:
+        """The uuid the internal storage had, to restore if its marker is missing or damaged."""
+        if saved is None:
+            return None
+        if saved.get("internal"):
+            return str(saved["internal"])
+        # a data folder from before the copy was kept: a selected uuid no other storage claims
+        others = {_peek_uuid(path) for path, _kind in self._candidates() if path != self.root / INTERNAL}
+        for role in ("recording", "backup"):
+            if saved.get(role) and saved[role] not in others:
+                return str(saved[role])
+        return None
+
+    def _report(self, notice: Notice | None, marker: Path | None = None) -> None:
+        if notice is None or (marker is not None and marker in self._reported):
+            return
+        if marker is not None:
+            self._reported.add(marker)
+        self.damaged.append(notice)
+        self.store.announce(notice)
 
     async def watch(self) -> None:
         """Notice storages arriving and leaving within a second, and keep free space current."""
@@ -156,40 +261,70 @@ class StorageService:
     async def rescan_async(self) -> None:
         """Scan in a worker thread (file system calls may block), apply on the event loop."""
         try:
-            found = await asyncio.to_thread(self._scan)
+            found, damaged = await asyncio.to_thread(self._scan)
         except OSError:
             log.exception("storage scan failed")
             return
-        self._apply(found)
+        self._apply(found, damaged)
 
     # -- scanning ----------------------------------------------------------------------------
     def net_paths(self) -> list[dict[str, str]]:
-        try:
-            data = json.loads(self._net_file.read_text())
-            return [d for d in data if isinstance(d, dict) and "path" in d]
-        except (OSError, ValueError):
-            return []
+        return list(self._net_entries)
 
-    def _scan(self) -> dict[str, tuple[Storage, dict[str, Any]]]:
+    def _load_net(self) -> list[dict[str, str]]:
+        """The configured network storages; a damaged file is set aside and its usable entries kept."""
+        try:
+            doc = load_json(self._net_file)
+        except FileNotFoundError:
+            return []
+        except Damaged as exc:
+            self._report(set_aside(self._net_file, "network storage list", str(exc), "no network storages"))
+            return []
+        entries = doc if isinstance(doc, list) else []
+        good = [dict(e) for e in entries if _net_entry_ok(e)]
+        if isinstance(doc, list) and len(good) == len(doc):
+            return good
+        reason = "it is not a JSON list" if not isinstance(doc, list) else "an entry lacks an absolute path string"
+        consequence = f"kept {len(good)} usable entries"
+        self._report(set_aside(self._net_file, "network storage list", reason, consequence))
+        try:
+            self._write_net(good)
+        except OSError as exc:  # a read-only data folder: use the good entries, keep trying at the next change
+            log.error("cannot rewrite %s: %s", self._net_file, exc)
+        return good
+
+    def _write_net(self, entries: list[dict[str, str]]) -> None:
+        self._net_entries = entries
+        write_atomic(self._net_file, json.dumps(entries, indent=1).encode())
+
+    def _candidates(self) -> list[tuple[Path, str]]:
+        found = [(p, "disk") for p in sorted(self.root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+        return found + [(Path(d["path"]), "net") for d in self._net_entries if Path(d["path"]).is_dir()]
+
+    def _scan(self) -> tuple[dict[str, tuple[Storage, dict[str, Any]]], list[tuple[Notice, Path]]]:
         found: dict[str, tuple[Storage, dict[str, Any]]] = {}
-        candidates = [(p, "disk") for p in sorted(self.root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-        candidates += [(Path(d["path"]), "net") for d in self.net_paths() if Path(d["path"]).is_dir()]
-        for path, kind in candidates:
-            storage = read_marker(path)
-            if storage is None:
-                continue
+        damaged: list[tuple[Notice, Path]] = []
+        internal = self.root / INTERNAL
+        for path, kind in self._candidates():
+            storage, notice = read_marker(path, self.internal_uuid if path == internal else None)
+            if notice is not None:
+                damaged.append((notice, path / MARKER))
             if kind == "net":
                 storage = Storage(storage.uuid, storage.name, storage.path, "net", storage.quota)
             try:
                 found[storage.uuid] = (storage, storage.describe())
             except OSError:
                 continue
-        return found
+        return found, damaged
 
     def rescan(self) -> None:
-        self._apply(self._scan())
+        self._apply(*self._scan())
 
-    def _apply(self, found: dict[str, tuple[Storage, dict[str, Any]]]) -> None:
+    def _apply(self, found: dict[str, tuple[Storage, dict[str, Any]]], damaged: list[tuple[Notice, Path]]) -> None:
+        # forget markers that read well again, so a later damage to them is reported anew
+        self._reported.intersection_update(marker for _, marker in damaged)
+        for notice, marker in damaged:
+            self._report(notice, marker)
         gone = set(self.storages) - set(found)
         arrived = set(found) - set(self.storages)
         self.storages = {k: s for k, (s, _) in found.items()}
@@ -229,7 +364,7 @@ class StorageService:
         return select
 
     def _save_selection(self) -> None:
-        write_atomic(self._selection_file, json.dumps(self.selection).encode())
+        write_atomic(self._selection_file, json.dumps({**self.selection, "internal": self.internal_uuid}).encode())
 
     def problem(self, role: str) -> str | None:
         """Why the storage selected for ``role`` cannot take files now, or None."""
@@ -260,11 +395,11 @@ class StorageService:
         folder = Path(path)
         if not folder.is_absolute() or not folder.is_dir():
             raise Refused(f"netStorages: {path!r} is not an absolute path of a mounted folder")
-        entries = [d for d in self.net_paths() if d["path"] != str(folder)]
+        entries = [d for d in self._net_entries if d["path"] != str(folder)]
         entries.append({"path": str(folder), **({"name": name} if name else {})})
-        write_atomic(self._net_file, json.dumps(entries, indent=1).encode())
-        storage = read_marker(folder)
-        assert storage is not None
+        self._write_net(entries)
+        storage, notice = read_marker(folder)
+        self._report(notice, folder / MARKER)
         if name:
             marker = folder / MARKER
             data = json.loads(marker.read_text())
@@ -277,6 +412,5 @@ class StorageService:
         storage = self.storages.get(uid)
         if storage is None or storage.kind != "net":
             raise Refused(f"netStorages: no network storage with uuid {uid!r}")
-        entries = [d for d in self.net_paths() if d["path"] != str(storage.path)]
-        write_atomic(self._net_file, json.dumps(entries, indent=1).encode())
+        self._write_net([d for d in self._net_entries if d["path"] != str(storage.path)])
         self.rescan()

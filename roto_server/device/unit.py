@@ -19,7 +19,7 @@ from roto_shared.catalogue import Catalogue, load_catalogue
 from . import host, rules
 from .hardware import Hardware
 from .settings import SettingsFile
-from .store import ChangeEvent, StateStore
+from .store import ChangeEvent, Notice, StateStore
 
 log = logging.getLogger("roto.unit")
 
@@ -37,12 +37,15 @@ class ControlUnit:
         self._persisted = {n for n, v in self.catalogue.items() if v.persist}
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.damaged: list[Notice] = []  # data files set aside since start (the health check lists them)
         rules.install(self.store)
 
     # -- start-up ------------------------------------------------------------------------
     def boot(self, facts: dict[str, Any] | None = None) -> None:
         """Load saved settings and the first readings; call once before serving."""
         saved = self.settings.load()
+        for notice in self.settings.damaged:
+            self.report(notice)
         if "timezone" not in saved:
             zone = host.host_timezone()
             saved["timezone"] = zone if _valid_zone(zone) else "UTC"
@@ -56,6 +59,11 @@ class ControlUnit:
             self.store.set_facts(facts)
         self.store.subscribe(self._on_change)
         log.info("control unit ready: %d variables, settings from %s", len(self.catalogue), self.settings.path)
+
+    def report(self, notice: Notice) -> None:
+        """A damaged data file was set aside: log it, tell every client, keep it for the health check."""
+        self.damaged.append(notice)
+        self.store.announce(notice)
 
     # -- periodic work ---------------------------------------------------------------------
     def start(self) -> None:

@@ -181,6 +181,10 @@ class StreamService:
                 return latest
             return await bus.newer_than(latest.seq if latest else 0)
 
+    def readers(self) -> dict[RenditionKey, int]:
+        """Consumers reading each rendition now (MJPEG clients, snapshots, recorders), for metrics."""
+        return {key: bus.readers for key, bus in self._buses.items() if bus.readers}
+
     def _forget_idle_buses(self) -> None:
         for key in [k for k, b in self._buses.items() if b.readers == 0]:
             del self._buses[key]
