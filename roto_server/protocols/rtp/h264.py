@@ -143,3 +143,15 @@ class H264Depacketizer:
         if header & 0x40:
             self._units.append(bytes(self._fragment))
             self._fragment = None
+
+
+def parameter_sets_from_fmtp(fmtp: str) -> ParameterSets | None:
+    """The SPS/PPS an SDP a=fmtp value announces in sprop-parameter-sets, if any."""
+    for item in fmtp.split(";"):
+        name, _, value = item.strip().partition("=")
+        if name.lower() == "sprop-parameter-sets":
+            try:
+                return ParameterSets.from_nal_units(base64.b64decode(part) for part in value.split(","))
+            except ValueError:
+                return None
+    return None
