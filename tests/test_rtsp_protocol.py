@@ -358,3 +358,15 @@ def test_a_locked_out_user_gets_the_callbacks_status() -> None:
 )
 def test_other_methods(method: str, body: bytes, status: int) -> None:
     assert Client(table()).send(method, body=body).response.status == status
+
+
+@pytest.mark.parametrize("field", ["CSeq: \u00b2", "Content-Length: \u00b2", "CSeq: \u0663"])
+def test_non_ascii_digits_are_not_numbers(field: str) -> None:
+    wire = f"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n{field}\r\n\r\n".replace("CSeq: 1\r\nCSeq", "CSeq").encode()
+    events = Decoder().feed(wire)
+    assert len(events) == 1
+    event = events[0]
+    if isinstance(event, Request):
+        assert event.cseq is None
+    else:
+        assert isinstance(event, ProtocolError) and "Content-Length" in event.reason

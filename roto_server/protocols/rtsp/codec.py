@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from roto_server.protocols.rtsp.messages import VERSION, Headers, InterleavedFrame, Request, Response
+from roto_server.protocols.rtsp.messages import VERSION, Headers, InterleavedFrame, Request, Response, ascii_number
 
 MAX_HEADER_BYTES = 8192
 MAX_BODY_BYTES = 64 * 1024
@@ -116,16 +116,17 @@ def _content_length(headers: Headers, limit: int, cseq: int | None) -> int | Pro
     value = headers.get("Content-Length")
     if value is None:
         return 0
-    if not value.strip().isdigit():
+    length = ascii_number(value)
+    if length is None:
         return ProtocolError(400, f"Content-Length must be a non-negative integer, got {value[:20]!r}", cseq)
-    if int(value) > limit:
-        return ProtocolError(400, f"body of {int(value)} bytes exceeds the limit of {limit} bytes", cseq)
-    return int(value)
+    if length > limit:
+        return ProtocolError(400, f"body of {length} bytes exceeds the limit of {limit} bytes", cseq)
+    return length
 
 
 def _build(start: list[str], headers: Headers, body: bytes, cseq: int | None) -> Event:
     if len(start) == 3 and start[0] == VERSION:
-        if not start[1].isdigit() or len(start[1]) != 3:
+        if ascii_number(start[1]) is None or len(start[1]) != 3:
             return ProtocolError(400, f"malformed status line {' '.join(start)[:60]!r}")
         return Response(int(start[1]), headers, body, start[2])
     if len(start) != 3 or not _TOKEN.match(start[0]) or not start[1]:

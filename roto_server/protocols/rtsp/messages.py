@@ -57,8 +57,7 @@ class Request:
 
     @property
     def cseq(self) -> int | None:
-        value = self.headers.get("CSeq")
-        return int(value) if value is not None and value.strip().isdigit() else None
+        return ascii_number(self.headers.get("CSeq"))
 
     @property
     def session_id(self) -> str | None:
@@ -78,8 +77,7 @@ class Response:
 
     @property
     def cseq(self) -> int | None:
-        value = self.headers.get("CSeq")
-        return int(value) if value is not None and value.strip().isdigit() else None
+        return ascii_number(self.headers.get("CSeq"))
 
     def serialize(self) -> bytes:
         reason = self.reason or REASONS.get(self.status, "Unknown")
@@ -95,6 +93,12 @@ class InterleavedFrame:
 
     def serialize(self) -> bytes:
         return struct.pack("!cBH", b"$", self.channel, len(self.data)) + self.data
+
+
+def ascii_number(value: str | None) -> int | None:
+    """A non-negative decimal in ASCII digits; str.isdigit() alone would also pass '²', which int() refuses."""
+    text = (value or "").strip()
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 def _message(start_line: str, headers: Headers, body: bytes) -> bytes:
