@@ -370,3 +370,45 @@ def test_non_ascii_digits_are_not_numbers(field: str) -> None:
         assert event.cseq is None
     else:
         assert isinstance(event, ProtocolError) and "Content-Length" in event.reason
+
+
+junk = st.text(max_size=30) | st.sampled_from(["", "0", "-1", "99999999999", "a-b", "1-2-3"])
+fuzzed_requests = st.builds(
+    lambda method, path, suffix, cseq, session, transport, body: Request(
+        method,
+        f"{BASE}/{path}{suffix}",
+        Headers(tuple((k, v) for k, v in (("CSeq", cseq), ("Session", session), ("Transport", transport)) if v)),
+        body,
+    ),
+    st.sampled_from(["OPTIONS", "DESCRIBE", "SETUP", "PLAY", "PAUSE", "TEARDOWN", "GET_PARAMETER", "SET_PARAMETER"]),
+    st.sampled_from(["stream1", "stream2", "recording", "x", "stream1/trackID=9", ""]),
+    st.sampled_from(["", "/", "?tcp", "?udp/trackID=0", "?token=%zz"]),
+    st.sampled_from(["1", "", "x", "²"]),
+    st.sampled_from(["", "0", "ZZ"]) | junk,
+    st.sampled_from(
+        ["RTP/AVP;unicast;client_port=1-2", "RTP/AVP/TCP;interleaved=254-255", "RTP/AVP/TCP;interleaved=300-301"]
+    )
+    | junk.map(lambda text: f"RTP/AVP;client_port={text},RTP/AVP/TCP;interleaved={text}"),
+    st.binary(max_size=10),
+)
+
+
+@given(st.lists(fuzzed_requests, max_size=12))
+def test_any_request_sequence_gets_a_status_and_never_an_exception(batch: list[Request]) -> None:
+    shared = table(max_playing=1)
+    for now, request in enumerate(batch):
+        if request.session_id == "ZZ" and shared.sessions:  # "ZZ" stands for the newest real session
+            items = tuple((k, list(shared.sessions)[-1] if k == "Session" else v) for k, v in request.headers.items)
+            request = Request(request.method, request.uri, Headers(items), request.body)
+        outcome = shared.handle(request, now=now, connection=now % 2, description=LIVE)
+        assert 200 <= outcome.response.status < 500 or outcome.response.status == 501
+        shared.expire(now)
+    assert shared.playing <= 1
+
+
+def test_the_protocol_engines_do_no_io() -> None:
+    from tests.test_import_hygiene import ROOT, imported_roots
+
+    files = sorted((ROOT / "roto_server" / "protocols").rglob("*.py"))
+    offenders = {p.name: imported_roots(p) & {"asyncio", "socket", "selectors", "sanic", "threading"} for p in files}
+    assert len(files) >= 8 and {name: bad for name, bad in offenders.items() if bad} == {}
