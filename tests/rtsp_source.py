@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 
+import cv2
 import numpy as np
 
 from roto_server.imaging.encoded import EncodedFrame
@@ -33,11 +34,15 @@ def pattern(width: int, height: int, index: int) -> np.ndarray:
 class SyntheticSource:
     """One encoder per path, fed at FPS by a thread while the source runs; every reader shares its output."""
 
-    def __init__(self, sizes: Mapping[str, tuple[int, int]] = SIZES, fps: int = FPS) -> None:
+    def __init__(self, sizes: Mapping[str, tuple[int, int]] = SIZES, fps: int = FPS, jpeg: tuple[str, ...] = ()):
         self.fps = fps
-        self.encoders = {path: H264Encoder(w, h, fps) for path, (w, h) in sizes.items()}
+        self.encoders = {path: H264Encoder(w, h, fps) for path, (w, h) in sizes.items() if path not in jpeg}
+        self.jpeg_sizes = {path: size for path, size in sizes.items() if path in jpeg}
         self.feeds = {path: LiveFeed() for path in sizes}
         self.descriptions: dict[str, StreamDescription] = {}
+        for path, (width, height) in self.jpeg_sizes.items():
+            track = TrackDescription(26, "JPEG", width=width, height=height, fps=fps)
+            self.descriptions[path] = StreamDescription((track,), title=f"synthetic {path} as JPEG")
         for path, encoder in self.encoders.items():
             encoder.encode(pattern(encoder.width, encoder.height, 0), 0.0)  # yields the SPS/PPS for the SDP
             assert encoder.parameter_sets is not None
@@ -73,14 +78,18 @@ class SyntheticSource:
             for path, encoder in self.encoders.items():
                 for frame in encoder.encode(pattern(encoder.width, encoder.height, index), index / self.fps):
                     loop.call_soon_threadsafe(self.feeds[path].publish, frame)
+            for path, (width, height) in self.jpeg_sizes.items():
+                image = cv2.imencode(".jpg", pattern(width, height, index))[1].tobytes()
+                frame = EncodedFrame("jpeg", (image,), True, index / self.fps, time.monotonic(), width, height)
+                loop.call_soon_threadsafe(self.feeds[path].publish, frame)
             index += 1
 
 
 class ServerThread:
     """An RtspServer over a SyntheticSource on 127.0.0.1, port 0, in a thread with its own event loop."""
 
-    def __init__(self, authorize: Authorize = allow_anyone, **options: object) -> None:
-        self.source = SyntheticSource()
+    def __init__(self, authorize: Authorize = allow_anyone, jpeg: tuple[str, ...] = (), **options: object) -> None:
+        self.source = SyntheticSource(jpeg=jpeg)
         self.loop = asyncio.new_event_loop()
         self.server = RtspServer(self.source, authorize, host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="rtsp-test-loop")

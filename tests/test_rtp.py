@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from roto_server.protocols.rtp.h264 import (
     parameter_sets_from_fmtp,
     split_annexb,
 )
+from roto_server.protocols.rtp.jpeg import JpegError, JpegPacketizer, parse_jpeg
 from roto_server.protocols.rtp.packet import RtpError, RtpPacket
 from roto_server.protocols.rtp.rtcp import (
     NTP_UNIX_OFFSET,
@@ -197,3 +199,49 @@ def test_encoder_makes_a_keyframe_on_request() -> None:
 def test_encoder_refuses_an_odd_frame_size() -> None:
     with pytest.raises(ValueError, match="even, positive frame size"):
         H264Encoder(161, 96, fps=30)
+
+
+def jpeg(width: int = 64, height: int = 48, **params: int) -> bytes:
+    image = np.random.default_rng(2).integers(0, 255, (height, width, 3), np.uint8)
+    flags = [item for pair in params.items() for item in (getattr(cv2, pair[0]), pair[1])]
+    return cv2.imencode(".jpg", image, flags)[1].tobytes()
+
+
+def test_jpeg_is_cut_into_rtp_jpeg_payloads_with_tables_in_the_first() -> None:
+    data = jpeg()
+    frame = parse_jpeg(data)
+    assert (frame.type, frame.width, frame.height, len(frame.tables)) == (1, 64, 48, 128)
+    assert data.endswith(frame.scan + b"\xff\xd9")
+    packets = JpegPacketizer(max_payload=300).packetize((data,))
+    assert [marker for _, marker in packets] == [False] * (len(packets) - 1) + [True] and len(packets) > 3
+    scan, offsets = b"", []
+    for index, (payload, _) in enumerate(packets):
+        assert len(payload) <= 300 and payload[4:8] == bytes([1, 255, 64 // 8, 48 // 8])
+        offsets.append(int.from_bytes(payload[1:4], "big"))
+        head = 8 + (4 + 128 if index == 0 else 0)
+        if index == 0:
+            assert payload[8:12] == b"\0\0\0\x80" and payload[12:140] == frame.tables
+        scan += payload[head:]
+    assert scan == frame.scan and offsets == sorted(offsets) and offsets[0] == 0
+
+
+def test_restart_markers_add_their_header() -> None:
+    frame = parse_jpeg(jpeg(IMWRITE_JPEG_RST_INTERVAL=4))
+    assert frame.type == 65 and frame.restart_interval == 4
+    first = JpegPacketizer().packetize((jpeg(IMWRITE_JPEG_RST_INTERVAL=4),))[0][0]
+    assert first[8:12] == b"\0\x04\xff\xff"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"GIF89a", "not a JPEG"),
+        (jpeg(60, 48), "multiples of 8 up to 2040 px, not 60x48"),
+        (jpeg(2048, 16), "not 2048x16"),
+        (jpeg(IMWRITE_JPEG_PROGRESSIVE=1), "only baseline"),
+        (jpeg(IMWRITE_JPEG_SAMPLING_FACTOR=cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444), "4:2:2 or 4:2:0"),
+    ],
+)
+def test_jpeg_that_rtp_jpeg_cannot_carry_is_refused(data: bytes, words: str) -> None:
+    with pytest.raises(JpegError, match=words):
+        parse_jpeg(data)

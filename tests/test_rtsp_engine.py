@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import av
 import cv2
+import numpy as np
 import pytest
 
 from roto_server.auth.digest import DigestAuth, DigestError
@@ -22,7 +23,7 @@ from roto_server.protocols.rtsp.auth import AuthAttempt, Granted, Refused
 from roto_server.protocols.rtsp.codec import Decoder
 from roto_server.protocols.rtsp.messages import Headers, InterleavedFrame, Request, Response
 from tests.media_files import wait_for
-from tests.rtsp_source import SIZES, ServerThread
+from tests.rtsp_source import SIZES, ServerThread, pattern
 
 USER, PASSWORD = "API-User", "s3cret-token"
 
@@ -88,6 +89,22 @@ def test_ffmpeg_decodes_60_frames(rtsp: ServerThread, transport: str) -> None:
 @pytest.mark.parametrize("spelling", ["stream0", "stream1?tcp", "stream2?udp"])
 def test_aliases_and_url_suffixes_play(rtsp: ServerThread, spelling: str) -> None:
     assert decoded_frames(rtsp.url(spelling), 5, "udp" if "udp" in spelling else "tcp") == 5
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtp_jpeg_plays_from_already_encoded_jpeg(transport: str) -> None:
+    with ServerThread(jpeg=("stream2",)) as server:
+        done = ffprobe(server.url("stream2"), transport)
+        assert done.returncode == 0, done.stderr
+        [stream] = json.loads(done.stdout)["streams"]
+        assert (stream["codec_name"], stream["width"], stream["height"]) == ("mjpeg", *SIZES["stream2"])
+        assert decoded_frames(server.url("stream2"), 10, transport) == 10
+        with av.open(server.url("stream2"), options={"rtsp_transport": transport}, timeout=10) as container:
+            picture = next(container.decode(video=0)).to_ndarray(format="bgr24").astype(int)
+        width, height = SIZES["stream2"]
+        # the picture is one of the source's frames (the bar moves 4 px a frame): the tables arrived intact
+        error = min(np.abs(picture - pattern(width, height, index)).mean() for index in range(width // 4))
+        assert error < 6
 
 
 def test_opencv_reads_frames_of_the_right_size(rtsp: ServerThread) -> None:

@@ -223,9 +223,7 @@ class RtspServer:
             send_rtp, send_rtcp = self._tcp_senders(session)
         else:
             send_rtp, send_rtcp = self._udp_senders(session)
-        streamer = RtpStreamer(
-            sender, track.payload_type, track.fmtp, track.fps, send_rtp, send_rtcp, self.report_interval
-        )
+        streamer = RtpStreamer(sender, track, send_rtp, send_rtcp, self.report_interval)
         frames = self.source.frames(session.path, session.query)
         task = asyncio.create_task(streamer.run(frames), name=f"rtsp-{session.id}")
         task.add_done_callback(lambda done: self._stream_ended(session, done))

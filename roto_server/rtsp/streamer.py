@@ -5,16 +5,30 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from typing import Protocol
 
 from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtp.h264 import CLOCK_RATE, H264Packetizer, parameter_sets_from_fmtp
+from roto_server.protocols.rtp.jpeg import JpegPacketizer
 from roto_server.protocols.rtp.packet import RtpPacket
 from roto_server.protocols.rtp.rtcp import SenderReport, ntp_timestamp
+from roto_server.protocols.rtsp.sdp import TrackDescription
 from roto_server.protocols.rtsp.sessions import TrackSender
 
 # how far a live source may run ahead or behind its pts before pacing starts over instead of catching up
 RESYNC_S = 1.0
 Send = Callable[[bytes], bool]  # returns False when the peer is too slow and the packet was dropped
+
+
+class Packetizer(Protocol):
+    def packetize(self, units: tuple[bytes, ...]) -> list[tuple[bytes, bool]]: ...
+
+
+def packetizer_for(track: TrackDescription) -> Packetizer:
+    """H.264 (RFC 6184) or JPEG (RFC 2435), by the rtpmap encoding name the SDP announced."""
+    if track.encoding.upper() == "JPEG":
+        return JpegPacketizer()
+    return H264Packetizer(parameter_sets_from_fmtp(track.fmtp))
 
 
 class RtpStreamer:
@@ -23,17 +37,15 @@ class RtpStreamer:
     def __init__(
         self,
         sender: TrackSender,
-        payload_type: int,
-        fmtp: str,
-        fps: float,
+        track: TrackDescription,
         send_rtp: Send,
         send_rtcp: Send,
         report_interval: float = 5.0,
     ) -> None:
         self.sender = sender
-        self.payload_type = payload_type
-        self.packetizer = H264Packetizer(parameter_sets_from_fmtp(fmtp))
-        self.frame_ticks = round(CLOCK_RATE / fps) if fps else 3000
+        self.payload_type = track.payload_type
+        self.packetizer = packetizer_for(track)
+        self.frame_ticks = round(CLOCK_RATE / track.fps) if track.fps else 3000
         self.send_rtp, self.send_rtcp = send_rtp, send_rtcp
         self.report_interval = report_interval
         self.frames_sent = 0
