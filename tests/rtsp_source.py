@@ -38,7 +38,10 @@ class SyntheticSource:
         self.fps = fps
         self.encoders = {path: H264Encoder(w, h, fps) for path, (w, h) in sizes.items() if path not in jpeg}
         self.jpeg_sizes = {path: size for path, size in sizes.items() if path in jpeg}
-        self.feeds = {path: LiveFeed() for path in sizes}
+        self.feeds = {
+            path: LiveFeed(request_keyframe=encoder.request_keyframe) for path, encoder in self.encoders.items()
+        }
+        self.feeds.update({path: LiveFeed() for path in self.jpeg_sizes})
         self.descriptions: dict[str, StreamDescription] = {}
         for path, (width, height) in self.jpeg_sizes.items():
             track = TrackDescription(26, "JPEG", width=width, height=height, fps=fps)
@@ -88,8 +91,14 @@ class SyntheticSource:
 class ServerThread:
     """An RtspServer over a SyntheticSource on 127.0.0.1, port 0, in a thread with its own event loop."""
 
-    def __init__(self, authorize: Authorize = allow_anyone, jpeg: tuple[str, ...] = (), **options: object) -> None:
-        self.source = SyntheticSource(jpeg=jpeg)
+    def __init__(
+        self,
+        authorize: Authorize = allow_anyone,
+        jpeg: tuple[str, ...] = (),
+        sizes: Mapping[str, tuple[int, int]] = SIZES,
+        **options: object,
+    ) -> None:
+        self.source = SyntheticSource(sizes, jpeg=jpeg)
         self.loop = asyncio.new_event_loop()
         self.server = RtspServer(self.source, authorize, host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="rtsp-test-loop")

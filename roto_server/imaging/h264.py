@@ -47,7 +47,7 @@ class H264Encoder:
         self._force_keyframe = False
 
     def request_keyframe(self) -> None:
-        """Make the next frame a keyframe (for a reader that cannot wait for the next one)."""
+        """Make the next frame a keyframe, for a reader that cannot wait; safe from another thread (it sets a flag)."""
         self._force_keyframe = True
 
     def encode(self, bgr: np.ndarray, pts: float, captured_at: float | None = None) -> list[EncodedFrame]:

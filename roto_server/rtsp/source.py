@@ -9,8 +9,9 @@ output of ONE encoder (LiveFeed does the fan-out); the server itself skips to th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 from roto_server.imaging.encoded import EncodedFrame
@@ -66,9 +67,19 @@ class LiveFeed:
     publish() and end() run on the event loop (use loop.call_soon_threadsafe from an encode thread).
     """
 
-    def __init__(self, backlog: int = 30) -> None:
+    def __init__(
+        self,
+        backlog: int = 30,
+        request_keyframe: Callable[[], None] | None = None,
+        keyframe_interval: float = 0.5,
+    ) -> None:
         self.backlog = backlog
         self._readers: set[_Reader] = set()
+        # a joining reader asks the encoder for a keyframe rather than wait up to a GOP, but a crowd of joining
+        # readers must not turn the stream into keyframes only: at most one request per keyframe_interval
+        self._request_keyframe = request_keyframe
+        self._keyframe_interval = keyframe_interval
+        self._last_request = -keyframe_interval
 
     @property
     def readers(self) -> int:
@@ -77,6 +88,14 @@ class LiveFeed:
     def publish(self, frame: EncodedFrame) -> None:
         for reader in self._readers:
             reader.offer(frame)
+        if any(reader.waiting_for_keyframe for reader in self._readers):
+            self._ask_for_keyframe()
+
+    def _ask_for_keyframe(self) -> None:
+        now = time.monotonic()
+        if self._request_keyframe and now - self._last_request >= self._keyframe_interval:
+            self._last_request = now
+            self._request_keyframe()
 
     def end(self) -> None:
         """Tell every reader the stream is over."""
@@ -87,6 +106,7 @@ class LiveFeed:
         """Frames from the next keyframe on, until end() or the reader stops iterating."""
         reader = _Reader(self.backlog)
         self._readers.add(reader)
+        self._ask_for_keyframe()
         try:
             while True:
                 while not reader.frames and not reader.ended:
