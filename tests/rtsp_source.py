@@ -20,6 +20,7 @@ from roto_server.rtsp.source import LiveFeed
 
 SIZES = {"stream1": (320, 240), "stream2": (160, 96)}
 FPS = 30
+RECORDING_FRAMES = 45
 
 
 def pattern(width: int, height: int, index: int) -> np.ndarray:
@@ -53,14 +54,33 @@ class SyntheticSource:
                 96, "H264", fmtp=encoder.parameter_sets.fmtp(), width=encoder.width, height=encoder.height, fps=fps
             )
             self.descriptions[path] = StreamDescription((track,), title=f"synthetic {path}")
+        self.recording = self._record(RECORDING_FRAMES)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _record(self, count: int) -> list[EncodedFrame]:
+        """A finished "recording": frames encoded ahead, which /recording hands out as fast as it is asked."""
+        width, height = SIZES["stream1"]
+        encoder = H264Encoder(width, height, self.fps)
+        frames = [f for i in range(count) for f in encoder.encode(pattern(width, height, i), i / self.fps)]
+        assert encoder.parameter_sets is not None
+        track = TrackDescription(
+            96, "H264", fmtp=encoder.parameter_sets.fmtp(), width=width, height=height, fps=self.fps
+        )
+        self.descriptions["recording"] = StreamDescription((track,), "recording", duration=count / self.fps)
+        return frames
 
     async def describe(self, path: str, query: Mapping[str, str]) -> StreamDescription | None:
         return self.descriptions.get(path)
 
     def frames(self, path: str, query: Mapping[str, str]) -> AsyncIterator[EncodedFrame]:
+        if path == "recording":
+            return self._play_back()
         return self.feeds[path].subscribe()
+
+    async def _play_back(self) -> AsyncIterator[EncodedFrame]:
+        for frame in self.recording:
+            yield frame
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._thread = threading.Thread(target=self._produce, args=(loop,), daemon=True, name="synthetic-h264")

@@ -23,6 +23,7 @@ from roto_server.protocols.rtp.jpeg import JpegError, JpegPacketizer, parse_jpeg
 from roto_server.protocols.rtp.packet import RtpError, RtpPacket
 from roto_server.protocols.rtp.rtcp import (
     NTP_UNIX_OFFSET,
+    Goodbye,
     OtherRtcp,
     ReceiverReport,
     ReportBlock,
@@ -146,9 +147,10 @@ report_blocks = st.builds(ReportBlock, u32, u8, st.integers(-(2**23), 2**23 - 1)
         SenderReport, u32, st.integers(0, 2**64 - 1), u32, u32, u32, st.lists(report_blocks, max_size=3).map(tuple)
     )
     | st.builds(ReceiverReport, u32, st.lists(report_blocks, max_size=31).map(tuple))
-    | st.builds(OtherRtcp, st.sampled_from([202, 203, 204, 205, 206]), st.integers(0, 31), words())
+    | st.builds(Goodbye, st.lists(u32, max_size=31).map(tuple))
+    | st.builds(OtherRtcp, st.sampled_from([202, 204, 205, 206]), st.integers(0, 31), words())
 )
-def test_rtcp_round_trip(packet: SenderReport | ReceiverReport | OtherRtcp) -> None:
+def test_rtcp_round_trip(packet: SenderReport | ReceiverReport | Goodbye | OtherRtcp) -> None:
     assert parse_compound(packet.serialize()) == [packet]
 
 

@@ -23,7 +23,7 @@ from roto_server.protocols.rtsp.auth import AuthAttempt, Granted, Refused
 from roto_server.protocols.rtsp.codec import Decoder
 from roto_server.protocols.rtsp.messages import Headers, InterleavedFrame, Request, Response
 from tests.media_files import wait_for
-from tests.rtsp_source import SIZES, ServerThread, pattern
+from tests.rtsp_source import FPS, RECORDING_FRAMES, SIZES, ServerThread, pattern
 
 USER, PASSWORD = "API-User", "s3cret-token"
 
@@ -331,10 +331,16 @@ def test_malformed_input_gets_a_400_naming_the_limit_and_others_keep_being_serve
     assert decoded_frames(rtsp.url(), 3) == 3
 
 
+def test_a_recording_is_paced_by_its_timestamps_and_ends_with_the_file(rtsp: ServerThread) -> None:
+    start = time.monotonic()
+    assert decoded_frames(rtsp.url("recording"), 1000) == RECORDING_FRAMES  # ffmpeg stops at the RTCP BYE
+    assert time.monotonic() - start >= (RECORDING_FRAMES - 1) / FPS  # real time, though the source is instant
+
+
 def test_unknown_path_gets_404(rtsp: ServerThread) -> None:
     client = RawClient(rtsp.server.port)
     try:
-        response = client.request("DESCRIBE", client.url.replace("stream1", "recording"))
-        assert response.status == 404 and b"/stream1, /stream2, /recording" in response.body
+        response = client.request("DESCRIBE", client.url.replace("stream1", "nope"))
+        assert response.status == 404 and b"the streams are /stream1, /stream2, /recording" in response.body
     finally:
         client.close()

@@ -11,7 +11,7 @@ from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtp.h264 import CLOCK_RATE, H264Packetizer, parameter_sets_from_fmtp
 from roto_server.protocols.rtp.jpeg import JpegPacketizer
 from roto_server.protocols.rtp.packet import RtpPacket
-from roto_server.protocols.rtp.rtcp import SenderReport, ntp_timestamp
+from roto_server.protocols.rtp.rtcp import Goodbye, SenderReport, ntp_timestamp
 from roto_server.protocols.rtsp.sdp import TrackDescription
 from roto_server.protocols.rtsp.sessions import TrackSender
 
@@ -75,6 +75,8 @@ class RtpStreamer:
                 if loop.time() - last_report >= self.report_interval:
                     last_report = loop.time()
                     self._report(frame, timestamp)
+            if started:  # the source ended (a recording played to its end): say so, with a last report
+                self._report(frame, timestamp, goodbye=True)
         finally:
             closer = getattr(frames, "aclose", None)
             if closer is not None:
@@ -93,10 +95,11 @@ class RtpStreamer:
         self.frames_sent += 1
         return True
 
-    def _report(self, frame: EncodedFrame, timestamp: int) -> None:
+    def _report(self, frame: EncodedFrame, timestamp: int, goodbye: bool = False) -> None:
         # the pair is the wall-clock instant the picture was captured and the RTP timestamp it was sent with
         captured = time.time() - (time.monotonic() - frame.captured_at)
         report = SenderReport(
             self.sender.ssrc, ntp_timestamp(captured), timestamp, self.sender.packets, self.sender.octets
         )
-        self.send_rtcp(report.serialize())
+        extra = Goodbye((self.sender.ssrc,)).serialize() if goodbye else b""
+        self.send_rtcp(report.serialize() + extra)

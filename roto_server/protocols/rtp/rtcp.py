@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from roto_server.protocols.rtp.packet import RTP_VERSION, RtpError
 
-RTCP_SR, RTCP_RR = 200, 201
+RTCP_SR, RTCP_RR, RTCP_BYE = 200, 201, 203
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
 BLOCK = struct.Struct("!IB3sIIII")
 
@@ -75,8 +75,18 @@ class ReceiverReport:
 
 
 @dataclass(frozen=True)
+class Goodbye:
+    """BYE: these sources stop sending (the end of a recording), so a player can finish instead of waiting."""
+
+    ssrcs: tuple[int, ...]
+
+    def serialize(self) -> bytes:
+        return _frame(RTCP_BYE, len(self.ssrcs), b"".join(struct.pack("!I", ssrc) for ssrc in self.ssrcs))
+
+
+@dataclass(frozen=True)
 class OtherRtcp:
-    """An RTCP packet type this engine does not interpret (SDES, BYE, APP, feedback)."""
+    """An RTCP packet type this engine does not interpret (SDES, APP, feedback)."""
 
     packet_type: int
     count: int
@@ -86,7 +96,7 @@ class OtherRtcp:
         return _frame(self.packet_type, self.count, self.body)
 
 
-RtcpPacket = SenderReport | ReceiverReport | OtherRtcp
+RtcpPacket = SenderReport | ReceiverReport | Goodbye | OtherRtcp
 
 
 def _frame(packet_type: int, count: int, body: bytes) -> bytes:
@@ -112,6 +122,9 @@ def parse_compound(data: bytes) -> list[RtcpPacket]:
 
 
 def _parse_one(packet_type: int, count: int, body: bytes) -> RtcpPacket:
+    if packet_type == RTCP_BYE and len(body) >= 4 * count:
+        # a reason may follow the sources; it is dropped, as nothing here shows it
+        return Goodbye(struct.unpack_from(f"!{count}I", body))
     head = {RTCP_SR: 24, RTCP_RR: 4}.get(packet_type)
     if head is None:
         return OtherRtcp(packet_type, count, body)
