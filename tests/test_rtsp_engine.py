@@ -19,6 +19,8 @@ import pytest
 
 from roto_server.auth.digest import DigestAuth, DigestError
 from roto_server.auth.digest import parse as parse_digest
+from roto_server.protocols.rtp.packet import RtpPacket
+from roto_server.protocols.rtp.rtcp import ReceiverReport, ReportBlock
 from roto_server.protocols.rtsp.auth import AuthAttempt, Granted, Refused
 from roto_server.protocols.rtsp.codec import Decoder
 from roto_server.protocols.rtsp.messages import Headers, InterleavedFrame, Request, Response
@@ -231,6 +233,7 @@ class RawClient:
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.decoder, self.pending, self.cseq, self.session = Decoder(), [], 0, ""
+        self.skipped: list[object] = []  # what arrived before the event next() returned last
         self.url = f"rtsp://127.0.0.1:{port}/stream1"
 
     def request(self, method: str, uri: str = "", **fields: str) -> Response:
@@ -249,6 +252,7 @@ class RawClient:
         while True:
             for index, event in enumerate(self.pending):
                 if isinstance(event, kind):
+                    self.skipped = self.pending[:index]
                     del self.pending[: index + 1]
                     return event
             data = self.sock.recv(65536)
@@ -319,6 +323,58 @@ def test_interleaved_rtp_starts_with_parameter_sets_and_a_keyframe(rtsp: ServerT
         wait_for(lambda: rtsp.call(lambda: len(rtsp.server.table.sessions)) == 0, what="session removed")
     finally:
         client.close()
+
+
+def rtp_of(frame: object) -> RtpPacket:
+    assert isinstance(frame, InterleavedFrame) and frame.channel == 0
+    return RtpPacket.parse(frame.data)
+
+
+def test_pause_stops_the_packets_and_play_resumes_where_rtp_info_says(rtsp: ServerThread) -> None:
+    client = RawClient(rtsp.server.port)
+    try:
+        assert client.request("SETUP", Transport="RTP/AVP/TCP;unicast;interleaved=0-1").status == 200
+        assert client.request("PLAY").status == 200
+        last = rtp_of(client.next(InterleavedFrame))
+        assert client.request("PAUSE").status == 200
+        sent = [rtp_of(f) for f in client.skipped if isinstance(f, InterleavedFrame) and f.channel == 0]
+        last = sent[-1] if sent else last
+        time.sleep(0.3)  # nine frame intervals in which nothing may arrive
+        assert client.request("GET_PARAMETER").status == 200 and client.skipped == []
+        resumed = client.request("PLAY")
+        info = dict(part.split("=", 1) for part in (resumed.headers.get("RTP-Info") or "").split(";")[1:])
+        first = rtp_of(client.next(InterleavedFrame))
+        assert int(info["seq"]) == first.sequence == (last.sequence + 1) & 0xFFFF
+        assert int(info["rtptime"]) == first.timestamp and first.ssrc == last.ssrc
+    finally:
+        client.close()
+
+
+def test_receiver_reports_alone_keep_a_udp_session_alive() -> None:
+    clock = SteppedClock()
+    with ServerThread(clock=clock) as server:
+        client, rtp, rtcp = RawClient(server.server.port), udp_receiver(), udp_receiver()
+        try:
+            port = rtp.getsockname()[1]
+            setup = client.request("SETUP", Transport=f"RTP/AVP;unicast;client_port={port}-{rtcp.getsockname()[1]}")
+            server_rtcp = int(
+                (setup.headers.get("Transport") or "").split("server_port=")[1].split(";")[0].split("-")[1]
+            )
+            assert client.request("PLAY").status == 200
+            ssrc = RtpPacket.parse(rtp.recv(2048)).ssrc
+            report = ReceiverReport(0x1234, (ReportBlock(ssrc),)).serialize()
+            for _ in range(3):  # 75 s with nothing but a receiver report every 25 s
+                clock.now += 25
+                rtcp.sendto(report, ("127.0.0.1", server_rtcp))
+                wait_for(
+                    lambda: server.call(lambda: server.server.table.next_expiry()) == clock.now + 60,
+                    what="the report to count",
+                )
+            assert client.request("GET_PARAMETER").status == 200
+        finally:
+            client.close()
+            rtp.close()
+            rtcp.close()
 
 
 def test_malformed_input_gets_a_400_naming_the_limit_and_others_keep_being_served(rtsp: ServerThread) -> None:
