@@ -412,3 +412,10 @@ def test_the_protocol_engines_do_no_io() -> None:
     files = sorted((ROOT / "roto_server" / "protocols").rglob("*.py"))
     offenders = {p.name: imported_roots(p) & {"asyncio", "socket", "selectors", "sanic", "threading"} for p in files}
     assert len(files) >= 8 and {name: bad for name, bad in offenders.items() if bad} == {}
+
+
+def test_sessions_that_never_play_are_limited_too() -> None:
+    shared = table(max_sessions=3)
+    outcomes = [Client(shared, n).send("SETUP", Transport="RTP/AVP/TCP").response for n in range(4)]
+    assert [response.status for response in outcomes] == [200, 200, 200, 453]
+    assert b"3 sessions exist already" in outcomes[3].body and len(shared.sessions) == 3

@@ -76,13 +76,16 @@ class RtspServer:
         port: int = 0,
         udp: bool = True,
         max_playing: int = 10,
+        max_sessions: int = 100,
         session_timeout: int = 60,
         report_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.host, self.requested_port, self.udp = host, port, udp
-        self.table = SessionTable(authorize, max_playing=max_playing, timeout=session_timeout)
+        self.table = SessionTable(
+            authorize, max_playing=max_playing, max_sessions=max_sessions, timeout=session_timeout
+        )
         self.report_interval = report_interval
         self.clock = clock
         self._server: asyncio.Server | None = None

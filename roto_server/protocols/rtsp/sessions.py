@@ -23,6 +23,7 @@ PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PA
 KNOWN_UNSUPPORTED = {"ANNOUNCE", "RECORD", "REDIRECT"}
 DEFAULT_TIMEOUT_S = 60
 DEFAULT_MAX_PLAYING = 10
+DEFAULT_MAX_SESSIONS = 100
 
 
 class State(Enum):
@@ -104,6 +105,7 @@ class SessionTable:
         authorize: Authorize,
         *,
         max_playing: int = DEFAULT_MAX_PLAYING,
+        max_sessions: int = DEFAULT_MAX_SESSIONS,
         timeout: int = DEFAULT_TIMEOUT_S,
         udp_server_ports: tuple[int, int] | None = None,
         rng: random.Random | None = None,
@@ -111,6 +113,8 @@ class SessionTable:
     ) -> None:
         self.authorize = authorize
         self.max_playing = max_playing
+        # sessions set up but never played cost a table entry each until they expire: bound them as well
+        self.max_sessions = max_sessions
         self.timeout = timeout
         self.udp_server_ports = udp_server_ports  # None: this server offers only TCP interleaved
         self.server_name = server_name
@@ -257,6 +261,8 @@ class SessionTable:
         if session is not None and session.state is State.PLAYING:
             raise Refusal(455, "SETUP is not allowed while the session plays; PAUSE it first")
         transport = self._choose_transport(request, url, session, connection)
+        if session is None and len(self.sessions) >= self.max_sessions:
+            raise Refusal(453, f"{self.max_sessions} sessions exist already, the most this server keeps")
         if session is None:
             session = Session(
                 self._new_id(), url.path, url.base, connection, peer, user, found, now + self.timeout, url.query
