@@ -187,6 +187,8 @@ class RtspServer:
         )
         connection.send(outcome.response.serialize())
         self._apply(outcome.events)
+        # a client that pipelines requests without reading the answers is held back here, not buffered for
+        await connection.writer.drain()
 
     def _on_interleaved(self, connection: _Connection, frame: InterleavedFrame) -> None:
         if frame.channel % 2 == 1:  # RTCP travels on the odd channel of each pair
