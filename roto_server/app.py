@@ -11,6 +11,7 @@ from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
 from roto_server.api.socket_session import SocketRegistry
+from roto_server.api.web import install as install_web_page
 from roto_server.assembly import Device, build_device
 from roto_server.auth import redact
 from roto_server.auth.credentials import Authenticator
@@ -104,6 +105,7 @@ def build_app(
     v1_socket.install(app)
     v1_rest.install(app)
     openapi.install(app)
+    install_web_page(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
