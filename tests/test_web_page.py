@@ -136,8 +136,7 @@ def test_login_live_picture_state_and_light(browser: Chromium, shared_server: Se
 def test_tag_title_with_markup_shows_as_text_and_removal_asks_first(
     browser: Chromium, shared_server: ServerProcess, tmp_path: Path
 ) -> None:
-    if browser.eval("document.getElementById('main').hidden") is not False:
-        _log_in(browser, shared_server)
+    _log_in(browser, shared_server)
     browser.eval(f"document.querySelector('#tag-form [name=title]').value = {json.dumps(XSS_TITLE)}")
     browser.eval("document.querySelector('#tag-form [name=note]').value = '<b>bold?</b>'")
     browser.eval("document.querySelector('#tag-form button').click()")
@@ -196,3 +195,89 @@ def test_phone_sized_screen_has_no_sideways_scrolling(
         _keep(tmp_path / "web-phone.png")
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride")
+
+
+def _click(chromium: Chromium, selector: str) -> None:
+    chromium.eval(f"document.querySelector({json.dumps(selector)}).click()")
+
+
+def _page_state(chromium: Chromium, name: str) -> object:
+    return chromium.eval(f"JSON.stringify(state[{json.dumps(name)}])")
+
+
+@needs_chromium
+def test_controls_reach_the_unit(browser: Chromium, shared_server: ServerProcess) -> None:
+    _log_in(browser, shared_server)
+    wait_for(lambda: _page_state(browser, "zoom0") is not None, 10, "the state in the page")
+    box = json.loads(browser.eval("JSON.stringify(document.getElementById('viewer').getBoundingClientRect())"))
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    zoom = shared_server.state("zoom0")["zoom0"]
+    browser.call("Input.dispatchMouseEvent", type="mouseWheel", x=x, y=y, deltaX=0, deltaY=-120)
+    wait_for(lambda: shared_server.state("zoom0")["zoom0"] > zoom, 5, "zoom in by scrolling")
+    _click(browser, "[data-zoom='2000']")
+    wait_for(lambda: shared_server.state("zoom0")["zoom0"] >= zoom + 3000, 5, "zoom in by the button")
+
+    pan = shared_server.state("pan0")["pan0"]
+    browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left", buttons=1, clickCount=1)
+    browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x - 40, y=y + 20, button="left", buttons=1)
+    browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x - 40, y=y + 20, button="left", clickCount=1)
+    # dragging the picture left and down shows more of the right and the top
+    wait_for(lambda: shared_server.state("pan0")["pan0"]["x"] > pan["x"], 5, "pan right by dragging")
+    moved = shared_server.state("pan0")["pan0"]
+    assert moved["y"] < pan["y"]
+
+    browser.eval("const pip = document.getElementById('pip'); pip.value = '2'; pip.dispatchEvent(new Event('change'))")
+    wait_for(lambda: shared_server.state("pip")["pip"] == 2, 5, "PiP top right")
+    _click(browser, "#switch-head")
+    wait_for(lambda: shared_server.state("cameraSwitch")["cameraSwitch"] is True, 5, "head 1 shown")
+    wait_for(lambda: _page_state(browser, "cameraSwitch") == "true", 5)
+    _click(browser, "#switch-head")
+    wait_for(lambda: shared_server.state("cameraSwitch")["cameraSwitch"] is False, 5, "head 0 shown again")
+
+    for selector, expected in (("[data-record='start']", "start"), ("#pause", "pause")):
+        _click(browser, selector)
+        wait_for(lambda e=expected: shared_server.state("record")["record"] == e, 5, f"record={expected}")  # type: ignore[misc]
+        wait_for(lambda e=expected: _page_state(browser, "record") == json.dumps(e), 5)  # type: ignore[misc]
+    _click(browser, "#pause")  # now "Resume"
+    wait_for(lambda: shared_server.state("record")["record"] == "start", 5, "resumed")
+    _click(browser, "[data-record='stop']")
+    wait_for(lambda: shared_server.state("record")["record"] == "stop", 5, "stopped")
+
+    pictures = shared_server.data_dir / "storages" / "internal" / "roto" / "pictures"
+    before = len(list(pictures.glob("*.jp*g"))) if pictures.exists() else 0
+    _click(browser, "#picture-take")
+    wait_for(lambda: pictures.exists() and len(list(pictures.glob("*.jp*g"))) > before, 10, "a picture stored")
+
+    _click(browser, "#docs-link")
+    wait_for(lambda: "light0" in browser.eval("document.getElementById('docs-variables').textContent"), 10, "docs")
+    assert "/api/backup/tags" in browser.eval("document.getElementById('docs-paths').textContent")
+
+    cookie = next(c for c in browser.call("Network.getCookies")["cookies"] if c["name"] == "roto_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    _click(browser, "#logout")
+    wait_for(lambda: _visible(browser, "login"), 5, "the login form after logging out")
+    assert not [c for c in browser.call("Network.getCookies")["cookies"] if c["name"] == "roto_session"]
+    revoked = requests.get(shared_server.url("/api"), cookies={"roto_session": cookie["value"]}, timeout=10)
+    assert revoked.status_code == 401  # the old cookie no longer opens anything
+    assert browser.eval("document.getElementById('picture').hasAttribute('src')") is False  # the stream ended
+    assert _errors(browser) == []
+
+
+@needs_chromium
+def test_a_stale_session_returns_to_the_login_form(browser: Chromium, shared_server: ServerProcess) -> None:
+    # as after a restart of the unit: the page remembers a session whose cookie the unit no longer knows
+    browser.call("Page.navigate", url=shared_server.base + "/")
+    wait_for(lambda: browser.eval("document.readyState") == "complete", 10, "the page")
+    browser.call("Network.setCookie", name="roto_session", value="stale", url=shared_server.base + "/")
+    expires = "Date.now() + 3600000"
+    browser.eval(
+        f"localStorage.setItem('roto.session', JSON.stringify({{user: 'x', role: 'operator', expires: {expires}}}))"
+    )
+    browser.call("Page.reload")
+    wait_for(lambda: browser.eval("document.readyState") == "complete", 10, "the page again")
+    wait_for(lambda: _visible(browser, "login"), 10, "the login form")
+    assert "log in again" in browser.eval("document.getElementById('login-error').textContent")
+    assert browser.eval("document.getElementById('picture').hasAttribute('src')") is False
+    _log_in(browser, shared_server)  # and the form works from there
+    wait_for(lambda: browser.eval("document.getElementById('picture').naturalWidth") > 0, 10, "a live picture")

@@ -117,9 +117,12 @@ function start(session) {
   $('main').hidden = false;
   $('logout').hidden = false;
   $('who').textContent = session ? `${session.user} (${session.role})` : '';
-  connectState();
-  player.start();
-  loadGallery();
+  // The picture and the gallery wait until the socket is open, which proves the cookie works:
+  // a 401 to fetch() or <img> would make the browser ask for a password in its own dialog.
+  connectState(() => {
+    player.start();
+    loadGallery();
+  });
 }
 
 function stop(reason) {
@@ -137,7 +140,7 @@ function stop(reason) {
 
 // ---- live state over the C2 WebSocket ---------------------------------------------------------
 
-function connectState() {
+function connectState(onFirstOpen) {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/api`); // the session cookie travels along
   let opened = false;
@@ -145,6 +148,7 @@ function connectState() {
   ws.onopen = () => {
     opened = true;
     $('link-status').textContent = 'live';
+    if (onFirstOpen) onFirstOpen();
   };
   ws.onmessage = (event) => {
     let doc;
