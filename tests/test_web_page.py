@@ -46,6 +46,21 @@ def test_page_is_public_with_a_strict_policy_and_versioned_assets(shared_server:
     assert unknown.status_code == 404 and "app.js" in unknown.json()["error"]
 
 
+def test_a_script_that_says_so_gets_no_challenge_that_opens_a_browser_dialog(shared_server: ServerProcess) -> None:
+    for path, method, body in (
+        ("/api", "GET", None),
+        ("/api/login", "POST", {"username": "API-User", "password": "x"}),
+    ):
+        plain = requests.request(method, shared_server.url(path), json=body, timeout=10)
+        schemes = [c.split()[0] for c in plain.raw.headers.getlist("WWW-Authenticate")]
+        assert plain.status_code == 401 and "Basic" in schemes and "Digest" in schemes  # other clients: unchanged
+        script = requests.request(
+            method, shared_server.url(path), json=body, headers={"X-Requested-With": "roto-web"}, timeout=10
+        )
+        assert script.status_code == 401 and script.json()["error"]
+        assert [c.split()[0] for c in script.raw.headers.getlist("WWW-Authenticate")] == ["Bearer"]
+
+
 needs_chromium = pytest.mark.skipif(
     executable() is None,
     reason="Debian's chromium is not installed (apt-get install --no-install-recommends chromium)",
@@ -281,3 +296,18 @@ def test_a_stale_session_returns_to_the_login_form(browser: Chromium, shared_ser
     assert browser.eval("document.getElementById('picture').hasAttribute('src')") is False
     _log_in(browser, shared_server)  # and the form works from there
     wait_for(lambda: browser.eval("document.getElementById('picture').naturalWidth") > 0, 10, "a live picture")
+
+
+@needs_chromium
+def test_a_wrong_password_is_said_in_the_form(browser: Chromium, shared_server: ServerProcess) -> None:
+    browser.call("Page.navigate", url=shared_server.base + "/")
+    wait_for(lambda: browser.eval("document.readyState") == "complete", 10, "the page")
+    if _visible(browser, "main"):
+        _click(browser, "#logout")
+    wait_for(lambda: _visible(browser, "login"), 10, "the login form")
+    browser.eval("document.querySelector('#login [name=password]').value = 'wrong'")
+    _click(browser, "#login button[type=submit]")
+    # a 401 with a Basic challenge would open the browser's own password dialog (and hang headless)
+    wait_for(lambda: browser.eval("document.getElementById('login-error').textContent"), 10, "the reason shown")
+    assert "password" in browser.eval("document.getElementById('login-error').textContent").lower()
+    assert _visible(browser, "login") and not _visible(browser, "main")

@@ -54,7 +54,8 @@ function when(seconds) {
 }
 
 async function api(method, path, body) {
-  const options = { method, credentials: 'same-origin', headers: {} };
+  // X-Requested-With: a refusal then comes without the Basic challenge that opens the browser's dialog
+  const options = { method, credentials: 'same-origin', headers: { 'X-Requested-With': 'roto-web' } };
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
