@@ -162,6 +162,17 @@ def test_tag_title_with_markup_shows_as_text_and_removal_asks_first(
     )
     assert browser.eval("document.querySelectorAll('#tags img, #tags b').length") == 0
     wait_for(lambda: browser.eval("document.querySelectorAll('#files a[download]').length") > 0, 10, "a backup file")
+    _click(browser, "#files button")  # Play: the browser plays the file or the page says to download it
+
+    def played_or_explained() -> object:
+        return browser.eval(
+            "document.getElementById('file-player').readyState >= 2"
+            " || document.getElementById('file-player-error').textContent"
+        )
+
+    outcome = wait_for(played_or_explained, 10, "the file played or the reason shown")
+    assert outcome is True or "Download" in str(outcome)
+    assert _visible(browser, "player-box")
     browser.eval("document.getElementById('gallery').scrollIntoView()")
     browser.screenshot(tmp_path / "web-gallery.png")
     _keep(tmp_path / "web-gallery.png")
