@@ -187,18 +187,21 @@ function send(values) {
   socket.send(JSON.stringify(values));
 }
 
+const RECORD_WORDS = { start: 'recording', pause: 'paused', stop: 'stopped' };
+
 const STATE_ROWS = [
   ['Heads', (s) => `head 0 ${s.cam0Exists ? 'connected' : 'absent'}, head 1 ${s.cam1Exists ? 'connected' : 'absent'}`],
   ['Live head', (s) => `head ${s.cameraSwitch ? 1 : 0}${s.pip ? ', picture in picture' : ''}`],
   ['Light', (s) => `head 0 ${s.light0 ? 'on' : 'off'}, head 1 ${s.light1 ? 'on' : 'off'}`],
-  ['Rotation', (s) => [0, 1].map((i) => `head ${i} ${s[`dictRotation${i}`] ? `${s[`RPM${i}`]} rpm` : 'stopped'}`).join(', ')],
+  ['Rotation', (s) => [0, 1].map((i) => `head ${i} ${s[`dictRotation${i}`] ? `${s[`RPM${i}`]} rpm` : 'stopped'}`)
+    .join(', ')],
   ['Temperature', (s) => `head 0 ${s.oct0}, head 1 ${s.oct1}, unit ${s.fpgaTemp}`],
   ['Sealing air', (s) => `head 0 ${s.psi0}, head 1 ${s.psi1} (set point ${s.psiSetpoint})`],
   ['Zoom / pan', (s) => {
     const pan = s[`pan${head()}`] || {};
     return `${s[`zoom${head()}`]} / x ${Number(pan.x).toFixed(1)} %, y ${Number(pan.y).toFixed(1)} %`;
   }],
-  ['Recording', (s) => `${s.record === 'start' ? 'recording' : s.record === 'pause' ? 'paused' : 'stopped'} ${duration(s.recordTime)}`],
+  ['Recording', (s) => `${RECORD_WORDS[s.record] || 'stopped'} ${duration(s.recordTime)}`],
   ['Visual Backup', (s) => {
     const where = s.backupStorage && s.backupStorage.name ? s.backupStorage.name : 'no storage';
     return `${s.backupActive ? 'recording' : 'off'} (${where}, ${s.backupRemainingCapacity} left)`;
@@ -332,7 +335,9 @@ function bindViewer() {
     const rect = viewer.getBoundingClientRect();
     // a pan of 100 % moves the crop across the part of the sensor it does not show
     const spare = Math.max(0.25, magnification() - 1);
-    queueView(0, (-(event.clientX - last.x) / rect.width) * 100 / spare, (-(event.clientY - last.y) / rect.height) * 100 / spare);
+    const dx = (event.clientX - last.x) / rect.width;
+    const dy = (event.clientY - last.y) / rect.height;
+    queueView(0, (-dx * 100) / spare, (-dy * 100) / spare);
     last = { x: event.clientX, y: event.clientY };
   });
   const release = () => {
@@ -434,7 +439,8 @@ function playFile(file) {
   const video = $('file-player');
   $('file-player-error').textContent = '';
   video.onerror = () => {
-    $('file-player-error').textContent = `This browser cannot play ${file.name} (Matroska with MJPEG video): use Download and play it in VLC or ffplay.`;
+    $('file-player-error').textContent =
+      `This browser cannot play ${file.name} (Matroska with MJPEG video): use Download and play it in VLC or ffplay.`;
   };
   video.src = fileUrl(file.id);
   $('player-box').hidden = false;
@@ -446,7 +452,8 @@ function tagItem(tag, names) {
   const remove = el('button', 'Remove');
   remove.type = 'button';
   remove.addEventListener('click', async () => {
-    if (!window.confirm(`Remove the tag "${tag.title || 'untitled'}"? The backup file may then be overwritten.`)) return;
+    const question = `Remove the tag "${tag.title || 'untitled'}"? The backup file may then be overwritten.`;
+    if (!window.confirm(question)) return;
     try {
       await api('DELETE', `/api/backup/tags/${encodeURIComponent(tag.id)}`);
       loadGallery();
@@ -454,7 +461,8 @@ function tagItem(tag, names) {
       notice(`tag not removed: ${err.message}`, 'error');
     }
   });
-  item.append(el('strong', tag.title || 'untitled', 'tag-title'), el('span', `${when(tag.creationTime)} · ${names.get(tag.fileId) || tag.fileId}`, 'facts'));
+  const facts = `${when(tag.creationTime)} · ${names.get(tag.fileId) || tag.fileId}`;
+  item.append(el('strong', tag.title || 'untitled', 'tag-title'), el('span', facts, 'facts'));
   if (tag.note) item.append(el('span', tag.note, 'note'));
   item.append(remove);
   return item;
