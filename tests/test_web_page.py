@@ -42,6 +42,8 @@ def test_page_is_public_with_a_strict_policy_and_versioned_assets(shared_server:
 
     missing = requests.get(shared_server.url("/web/../app.py"), timeout=10)
     assert missing.status_code == 404
+    head = requests.head(shared_server.url("/"), timeout=10)
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == page.headers["ETag"]
     unknown = requests.get(shared_server.url("/web/secret.txt"), timeout=10)
     assert unknown.status_code == 404 and "app.js" in unknown.json()["error"]
 
@@ -274,6 +276,9 @@ def test_controls_reach_the_unit(browser: Chromium, shared_server: ServerProcess
     before = len(list(pictures.glob("*.jp*g"))) if pictures.exists() else 0
     _click(browser, "#picture-take")
     wait_for(lambda: pictures.exists() and len(list(pictures.glob("*.jp*g"))) > before, 10, "a picture stored")
+
+    browser.eval("send({recordingFps: 7})")  # a refusal reaches the page as a notice naming the variable
+    wait_for(lambda: "recordingFps" in browser.eval("document.getElementById('notices').textContent"), 5, "notice")
 
     _click(browser, "#docs-link")
     wait_for(lambda: "light0" in browser.eval("document.getElementById('docs-variables').textContent"), 10, "docs")

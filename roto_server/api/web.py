@@ -63,14 +63,14 @@ def _send(request: Request, asset: Asset, cache: str) -> HTTPResponse:
 def install(app: Sanic) -> None:
     index, assets = load_page()
 
-    @app.get("/")
+    @app.route("/", methods=["GET", "HEAD"])
     async def page(request: Request) -> HTTPResponse:
         return _send(request, index, REVALIDATE)
 
-    @app.get("/web/<name:str>")
+    @app.route("/web/<name:str>", methods=["GET", "HEAD"])
     async def asset(request: Request, name: str) -> HTTPResponse:
         found = assets.get(name)
         if found is None:
-            raise ApiError(404, f"no file {name!r}: the page has {', '.join(sorted(assets))}")
+            raise ApiError(404, f"no file {name[:64]!r}: the page has {', '.join(sorted(assets))}")
         current = request.args.get("v") == found.etag.strip('"')
         return _send(request, found, FOREVER if current else REVALIDATE)
