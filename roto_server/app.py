@@ -24,6 +24,7 @@ from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
 from roto_server.api.socket_session import SocketRegistry
+from roto_server.api.web import install as install_web_page
 from roto_server.assembly import Device, build_device
 from roto_server.auth import redact
 from roto_server.auth.credentials import Authenticator
@@ -122,6 +123,7 @@ def build_app(
     openapi.install(app)
     health.install(app)
     metrics.install(app)
+    install_web_page(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:

@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian tools the tests drive (curl now; ffmpeg and tmux for the stream, recording and console tests).
+# Debian tools the tests drive (curl now; ffmpeg and tmux for the stream, recording and console tests;
+# chromium for the web page).
 need=()
-for tool in curl ffprobe tmux; do
+for tool in curl ffprobe tmux chromium; do
     command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
 done
 if ((${#need[@]})); then

@@ -24,7 +24,14 @@ def attempt_of(request: Request) -> Attempt:
     )
 
 
-def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
+# Schemes for which a browser opens its own password dialog when a script's request is refused.
+BROWSER_PROMPTS = ("basic", "digest")
+
+
+def refusal(exc: Unauthorized | TooManyFailures, request: Request | None = None) -> ApiError:
+    """The 401 or 429 for a failed attempt. A script that says so with ``X-Requested-With`` (the
+    web page does) gets no Basic or Digest challenge: it shows its own form instead of the browser's
+    dialog, and the Bearer challenge still tells it how to authenticate."""
     if isinstance(exc, TooManyFailures):
         return ApiError(
             429,
@@ -33,7 +40,10 @@ def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
             headers=[("Retry-After", str(exc.retry_after))],
             extra={"limit": exc.limit, "period": f"{int(exc.period // 60)} minutes", "retry_after": exc.retry_after},
         )
-    return ApiError(401, str(exc), slow=True, headers=[("WWW-Authenticate", c) for c in exc.challenges])
+    challenges = exc.challenges
+    if request is not None and request.headers.get("x-requested-with"):
+        challenges = [c for c in challenges if c.split(" ", 1)[0].lower() not in BROWSER_PROMPTS]
+    return ApiError(401, str(exc), slow=True, headers=[("WWW-Authenticate", c) for c in challenges])
 
 
 def canonical_path(path: str) -> str:
@@ -68,6 +78,6 @@ def principal(request: Request, gate: Gate) -> Principal:
     try:
         found = gate.identify(attempt_of(request), time.time())
     except (Unauthorized, TooManyFailures) as exc:
-        raise refusal(exc) from None
+        raise refusal(exc, request) from None
     request.ctx.principal = found
     return found

@@ -258,7 +258,7 @@ def install(app: Sanic) -> None:
         try:
             who = ctx.gate.login(attempt_of(request), body["username"], body["password"], now)
         except (Unauthorized, TooManyFailures) as exc:
-            raise refusal(exc) from None
+            raise refusal(exc, request) from None
         session = ctx.gate.sessions.issue(who.name, who.role, now)
         response = envelope(
             {
