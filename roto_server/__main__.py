@@ -61,6 +61,7 @@ def _print_banner(app: Sanic, config: ServerConfig) -> None:
         for url in urls.get(scheme, []):
             lines.append(f"  {label + ':':<19}{url}/api")
     base = (urls.get("http") or urls["https"])[0]
+    lines.append(f"  web page:          {base}/")
     lines.append(f"  camera:            {base}/camera.jpeg  {base}/camera.mjpeg")
     lines.append(f"  data folder:       {config.data_dir}")
     lines.append(f"  storage root:      {app.ctx.device.storages.root}")

@@ -221,7 +221,9 @@ def test_create_tag_without_time_starts_backup_and_tags_the_new_file(unit: Serve
     )
     iso = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(tagged[0]["start"] + 0.5))
     res = unit.post({"createTag": {"creationTime": iso, "title": "by text time"}})
-    assert res.json()["createTag"]["fileId"] == int(tagged[0]["id"].rsplit(".", 1)[1])
+    answer = res.json()["createTag"]
+    assert answer["fileId"] == tagged[0]["id"]  # the same opaque ids as the gallery
+    assert answer["id"] in [t["id"] for t in gallery(unit, "/api/backup/tags")["tags"]]
     res = unit.post({"createTag": {"creationTime": 1000}})
     assert "no backup file covers" in res.headers["X-Roto-Notices"]
 

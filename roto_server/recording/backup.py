@@ -20,8 +20,9 @@ from roto_server.device.store import ChangeEvent, Notice, Refused, StateStore
 from roto_server.imaging.pipeline import BACKUP, StreamService
 
 from .container import EXTENSION, SegmentWriter, finalise, probe
-from .index import BackupIndex, plan_deletions
+from .index import BackupIndex, TagRow, plan_deletions
 from .indexes import IndexShelf
+from .library import make_id
 from .manual import StorageFull, failure_reason
 from .names import file_name, unused
 from .safe_files import entry_refusal, inside, plain_name
@@ -308,12 +309,12 @@ class VisualBackup:
             raise Refused("createTag: the backup storage is not connected")
         row = index.covering(moment)
         if row is not None:
-            return index.add_tag(row.id, moment, now, title, note).as_json()
+            return _answer(storage, index.add_tag(row.id, moment, now, title, note))
         if self.running and moment >= now - FUTURE_SLACK_S:
             # the segment that will hold this moment has no frame yet (backup just started, a split, or a
             # storage switch): its row is made now, so the tag is in the index before the answer leaves
             file_id = self._reserve(storage, index, now)
-            return index.add_tag(file_id, max(moment, now), now, title, note).as_json()
+            return _answer(storage, index.add_tag(file_id, max(moment, now), now, title, note))
         raise Refused(f"createTag: no backup file covers {_iso(moment)}")
 
     def _reserve(self, storage: Storage, index: BackupIndex, start: float) -> int:
@@ -428,6 +429,11 @@ def _unlink_all(storage: Storage, names: list[str]) -> None:
         return
     for name in filter(plain_name, names):  # a crafted row must not delete anything outside the folder
         (folder / name).unlink(missing_ok=True)
+
+
+def _answer(storage: Storage, tag: TagRow) -> dict[str, Any]:
+    """A created tag as every API shows it: with the library's opaque ids, as the gallery lists them."""
+    return {**tag.as_json(), "id": make_id(storage, "t", tag.id), "fileId": make_id(storage, "b", tag.file_id)}
 
 
 def _iso(moment: float) -> str:
