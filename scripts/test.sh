@@ -5,22 +5,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian tools the tests drive (curl now; ffmpeg and tmux for the stream, recording and console tests;
-# chromium for the web page).
-need=()
-for tool in curl ffprobe tmux chromium; do
-    command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+# Debian packages the tests drive: curl; ffmpeg (ffprobe) for streams and recordings; tmux for the console;
+# chromium for the web page; GStreamer (rtspsrc, souphttpsrc, decoders) as a second RTSP and MJPEG client;
+# iproute2 for the network namespaces of the multicast and browser WebRTC tests.
+packages=(curl ffmpeg tmux chromium iproute2 gstreamer1.0-tools gstreamer1.0-plugins-good
+    gstreamer1.0-plugins-bad gstreamer1.0-libav)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
-if ((${#need[@]})); then
-    pkgs=()
-    for tool in "${need[@]}"; do
-        case "$tool" in ffprobe) pkgs+=(ffmpeg) ;; *) pkgs+=("$tool") ;; esac
-    done
+if ((${#missing[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     else
-        echo "missing tools: ${need[*]} (install the Debian packages ${pkgs[*]})" >&2
+        echo "missing Debian packages: ${missing[*]}" >&2
         exit 1
     fi
 fi
