@@ -171,7 +171,8 @@ def register(reg: Registry) -> None:
     def _gateway(call: Call, body: etree._Element) -> etree._Element:
         gateways = [g for i in call.store["netInfo"] for g in ([i.get("gateway")] if i.get("gateway") else [])]
         return el(
-            "tds:GetNetworkDefaultGatewayResponse", el("tds:NetworkGateway", *(text("tt:IPv4Address", g) for g in gateways))
+            "tds:GetNetworkDefaultGatewayResponse",
+            el("tds:NetworkGateway", *(text("tt:IPv4Address", g) for g in gateways)),
         )
 
     @add("device", "GetUsers", "read")
