@@ -31,7 +31,7 @@ from roto_server.auth.limits import WindowLimiter
 from roto_server.config import Credentials, ServerConfig, resolve_credentials
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
-from roto_server.listeners import Listeners
+from roto_server.listeners import Listeners, discovery
 from roto_server.listeners.web import web_listeners
 
 
@@ -72,6 +72,7 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
     )
     app.ctx.credentials = creds
     app.ctx.listeners = web_listeners(app, config)
+    discovery.install(app, config)
     return app
 
 
