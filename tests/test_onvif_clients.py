@@ -211,3 +211,16 @@ def test_no_credentials_get_a_digest_challenge(server: ServerProcess) -> None:
     )
     assert unknown.status_code == 400 and b"ter:ActionNotSupported" in unknown.content
     wait_for(lambda: True, timeout=1, what="nothing")
+
+
+def test_onveef_a_second_independent_client(server: ServerProcess) -> None:
+    """onveef builds its own envelopes (no zeep, no WSDL): device info, profiles and the stream URI."""
+    from onveef import OnvifClient
+
+    with OnvifClient("127.0.0.1", server.port, "admin", ADMIN_PASSWORD) as cam:
+        info = cam.get_device_information()
+        assert info["Manufacturer"] == "roto" and info["FirmwareVersion"]
+        profiles = cam.get_profiles()
+        assert [p["token"] for p in profiles] == ["main", "sub"]
+        uri = cam.get_stream_uri(profile_token="sub")
+        assert uri.endswith(f":{server.state('rtspPort')['rtspPort']}/stream2")
