@@ -42,11 +42,15 @@ def _number(variable: str, scale: float = 1.0) -> tuple[Callable[[Any], Any], Ca
         except ValueError:
             value = float("nan")
         if not lo <= value <= hi:
-            raise ValueError(f"allowed is {lo * scale:g} to {hi * scale:g}")
+            raise ValueError(f"allowed is {lo * scale:.10g} to {hi * scale:.10g}")
         return round(value) if integral else round(value, 3)
 
     unit = "" if scale == 1 else f" (×{scale:g})"
-    return (lambda v: float(v) * scale), to_c2, f"{lo * scale:g}..{hi * scale:g} ↔ {variable} [{lo:g}, {hi:g}]{unit}"
+    return (
+        (lambda v: float(v) * scale),
+        to_c2,
+        f"{lo * scale:.10g}..{hi * scale:.10g} ↔ {variable} [{lo:g}, {hi:g}]{unit}",
+    )
 
 
 def _mode(variable: str) -> tuple[Callable[[Any], Any], Callable[[str], Any], str]:
