@@ -12,6 +12,7 @@ from sanic import Sanic
 
 from roto_server.app import create_app
 from roto_server.config import parse_config
+from roto_server.protocols.onvif.events import MAX_SUBSCRIPTIONS
 from tests.onvif_soap import envelope, security
 from tests.server_process import ADMIN_PASSWORD, TOKEN
 
@@ -193,10 +194,10 @@ async def test_continuous_move_runs_until_stop(tmp_path: Path) -> None:
 async def test_subscriptions_are_bounded_and_bad_xml_is_a_fault(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     create = "<tev:CreatePullPointSubscription/>"
-    for _ in range(8):
+    for _ in range(MAX_SUBSCRIPTIONS):
         assert (await soap(app, "event_service", create)).status == 200
     full = await soap(app, "event_service", create)
-    assert full.status == 400 and b"at most 8" in full.body
+    assert full.status == 400 and f"at most {MAX_SUBSCRIPTIONS}".encode() in full.body
     _, broken = await app.asgi_client.post("/onvif/device_service", content=b"<s:Envelope")
     assert broken.status == 400 and b"ter:WellFormed" in broken.body
     gone = await soap(
@@ -218,3 +219,12 @@ async def test_pull_messages_rejects_bad_limits(tmp_path: Path, value: str) -> N
         f"<tev:MessageLimit>{value}</tev:MessageLimit></tev:PullMessages>",
     )
     assert res.status == 400 and b"MessageLimit" in res.body
+
+
+def test_docs_mapping_table_is_generated_from_the_code() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "onvif_table.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

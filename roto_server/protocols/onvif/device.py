@@ -296,6 +296,6 @@ def service_capabilities(service: str) -> etree._Element:
         "tev:Capabilities",
         WSSubscriptionPolicySupport="false",
         WSPausableSubscriptionManagerInterfaceSupport="false",
-        MaxPullPoints="8",
+        MaxPullPoints="16",
         PersistentNotificationStorage="false",
     )

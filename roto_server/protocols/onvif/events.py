@@ -21,7 +21,7 @@ from roto_server.protocols.soap.envelope import Fault, child_text, el, text
 
 from .engine import Call, Registry, iso
 
-MAX_SUBSCRIPTIONS = 8
+MAX_SUBSCRIPTIONS = 16  # an NVR or two, Home Assistant, and room for ones that forget to unsubscribe
 QUEUE_LIMIT = 256
 DEFAULT_TERMINATION_S = 60.0
 MAX_TERMINATION_S = 3600.0
