@@ -12,6 +12,7 @@ from sanic import Sanic
 
 from roto_server.app import create_app
 from roto_server.config import parse_config
+from roto_server.device.store import Set
 from roto_server.protocols.onvif.events import MAX_SUBSCRIPTIONS
 from tests.onvif_soap import envelope, security
 from tests.server_process import ADMIN_PASSWORD, TOKEN
@@ -228,3 +229,25 @@ def test_docs_mapping_table_is_generated_from_the_code() -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "onvif_table.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+async def test_events_start_with_the_state_then_report_only_news(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    store = app.ctx.unit.store
+    created = await soap(app, "event_service", "<tev:CreatePullPointSubscription/>")
+    path = "event_service/subscription/" + created.body.split(b"/subscription/")[1].split(b"<")[0].decode()
+    pull = (
+        "<tev:PullMessages><tev:Timeout>PT0S</tev:Timeout><tev:MessageLimit>100</tev:MessageLimit></tev:PullMessages>"
+    )
+    first = (await soap(app, path, pull)).body
+    assert first.count(b'PropertyOperation="Initialized"') == 6
+    store.set_facts({"fpgaTemp": "90.5"})
+    store.set_facts({"fpgaTemp": "91.0"})  # still too hot: no news
+    store.set_facts({"recordingStorage": {"uuid": "u1", "available": False}})
+    store.apply([Set("light1", False)], "admin")
+    news = (await soap(app, path, pull)).body
+    assert news.count(b'PropertyOperation="Changed"') == 3
+    assert b'Name="Critical" Value="true"' in news and b'Name="State" Value="lost"' in news
+    assert b'Name="Head" Value="1"' in news
+    gone = await soap(app, path, "<wsnt:Unsubscribe/>")
+    assert gone.status == 200 and (await soap(app, path, pull)).status == 400

@@ -42,22 +42,34 @@ def _bool(v: Any) -> str:
     return "true" if v else "false"
 
 
+FULL_BELOW_BYTES = 100 * 1024 * 1024  # a storage with less room than this is full for recording
+TEMPERATURE_ALARM_C = 85.0
+
+
 def _storage_state(v: Any) -> str:
-    if not isinstance(v, Mapping) or not v.get("connected", v.get("available", True)):
+    if not isinstance(v, Mapping) or not v:
+        return "none"
+    if not v.get("available", False):
         return "lost"
-    return "full" if v.get("full") else "ok"
+    return "full" if int(v.get("free", 0)) < FULL_BELOW_BYTES else "ok"
+
+
+def _too_hot(v: Any) -> str:
+    try:  # read as "47.9°C"
+        return _bool(float(str(v).replace("°C", "").strip()) >= TEMPERATURE_ALARM_C)
+    except (ValueError, IndexError):
+        return "false"  # no reading is no alarm
 
 
 TOPICS: tuple[Topic, ...] = (
     Topic("RecordingConfig/JobState", "record", "State", lambda v: "Active" if v == "start" else "Idle"),
     Topic("Roto/VisualBackup", "backupActive", "State", _bool),
-    Topic("Roto/Tag", "createTag", "Name", lambda v: str((v or {}).get("name", v) if isinstance(v, Mapping) else v)),
     Topic("Roto/Light", "light0", "State", _bool, ("Head", "0")),
     Topic("Roto/Light", "light1", "State", _bool, ("Head", "1")),
     Topic("Roto/Storage", "recordingStorage", "State", _storage_state),
-    Topic("Device/HardwareFailure/TemperatureCritical", "fpgaTemp", "Value", str),
+    Topic("Device/HardwareFailure/TemperatureCritical", "fpgaTemp", "Critical", _too_hot),
 )
-_INITIAL = {"createTag"}  # an event, not a state: no initial message
+_INITIAL: set[str] = set()  # variables that are events rather than states: no initial message
 
 
 @dataclass
@@ -84,16 +96,21 @@ class EventBroker:
         self.subscriptions: dict[int, Subscription] = {}
         self._ids = itertools.count(1)
         self.wakeups: list[Callable[[], None]] = []  # the adapter's long polls
+        # what each topic last said: a storage's free bytes or a new temperature reading are not news
+        self._said = {(t.path, t.variable): t.value(store[t.variable]) for t in TOPICS}
         store.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
-        if not self.subscriptions:
-            return
         now = self.clock()
-        messages = [
-            Message(t, event.changes[t.variable], now, "Changed") for t in TOPICS if t.variable in event.changes
-        ]
-        if not messages:
+        messages = []
+        for topic in TOPICS:
+            if topic.variable not in event.changes:
+                continue
+            said = topic.value(event.changes[topic.variable])
+            if self._said[(topic.path, topic.variable)] != said:
+                self._said[(topic.path, topic.variable)] = said
+                messages.append(Message(topic, event.changes[topic.variable], now, "Changed"))
+        if not messages or not self.subscriptions:
             return
         for sub in self.subscriptions.values():
             sub.queue.extend(messages)
