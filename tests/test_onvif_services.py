@@ -251,3 +251,18 @@ async def test_events_start_with_the_state_then_report_only_news(tmp_path: Path)
     assert b'Name="Head" Value="1"' in news
     gone = await soap(app, path, "<wsnt:Unsubscribe/>")
     assert gone.status == 200 and (await soap(app, path, pull)).status == 400
+
+
+async def test_entities_and_oversized_envelopes_are_refused_cleanly(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+        b'<GetHostname xmlns="http://www.onvif.org/ver10/device/wsdl">&b;</GetHostname></s:Body></s:Envelope>'
+    )
+    _, res = await app.asgi_client.post("/onvif/device_service", content=bomb)
+    assert res.status in (200, 400) and b"aaaaaaaaaa" not in res.body  # never expanded
+    _, big = await app.asgi_client.post("/onvif/device_service", content=envelope("<tds:GetHostname/>" + " " * 300_000))
+    assert big.status == 400 and b"larger than" in big.body
+    _, fine = await app.asgi_client.post("/onvif/device_service", content=envelope("<tds:GetHostname/>"))
+    assert fine.status == 200  # and the unit goes on serving

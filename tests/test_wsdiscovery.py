@@ -206,3 +206,11 @@ def test_wsdiscovery_finds_the_unit_in_a_namespace(namespaces: tuple[str, str], 
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+def test_discovery_is_on_by_default_and_can_be_turned_off() -> None:
+    from roto_server.config import parse_config
+
+    assert parse_config([], {}).discovery is True
+    assert parse_config(["--no-discovery"], {}).discovery is False
+    assert parse_config([], {"ROTO_DISCOVERY": "0"}).discovery is False

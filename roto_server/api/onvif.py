@@ -70,6 +70,15 @@ def install(app: Sanic) -> None:
         address = sock[0] if isinstance(sock, tuple) else request.server_name
         return Call(unit.store, role, f"{request.scheme}://{request.host}", address, now, ports)
 
+    @app.before_server_stop
+    async def _stop_motion(app: Sanic) -> None:
+        onvif.ptz.motion = None  # the ticker ends at its next tick
+        task = motion.pop("task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
     for service, path in PATHS.items():
         app.add_route(_bind(answer, service), path, methods=["POST"], name=f"onvif_{service}")
     app.add_route(
