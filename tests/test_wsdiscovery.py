@@ -129,9 +129,32 @@ finally:
 """
 
 
+LISTEN = """
+import socket, struct, sys
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("", 3702))
+sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("239.255.255.250"),
+                socket.inet_aton("10.213.0.2")))
+sock.settimeout(60)
+print("ready", flush=True)
+while True:
+    data = sock.recv(65536)
+    for action in ("Hello", "Bye"):
+        if f"discovery/{action}<".encode() in data:
+            print(action, flush=True)
+            if action == "Bye":
+                sys.exit(0)
+"""
+
+
 def test_wsdiscovery_finds_the_unit_in_a_namespace(namespaces: tuple[str, str], tmp_path: Path) -> None:
     unit_ns, client_ns = namespaces
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    announcements = subprocess.Popen(
+        ["ip", "netns", "exec", client_ns, sys.executable, "-c", LISTEN], stdout=subprocess.PIPE, text=True
+    )
+    assert announcements.stdout is not None and announcements.stdout.readline().strip() == "ready"
     server = subprocess.Popen(
         [
             "ip",
@@ -203,9 +226,15 @@ def test_wsdiscovery_finds_the_unit_in_a_namespace(namespaces: tuple[str, str], 
             timeout=30,
         )
         assert "UTCDateTime" in answer.stdout
-    finally:
         server.terminate()
         server.wait(timeout=15)
+        heard, _ = announcements.communicate(timeout=30)
+        assert heard.split() == ["Hello", "Bye"]  # announced at start and at stop, on the namespace's link
+    finally:
+        for proc in (server, announcements):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
 
 
 def test_discovery_is_on_by_default_and_can_be_turned_off() -> None:
