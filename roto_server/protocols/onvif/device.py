@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -205,22 +206,42 @@ def _scope(item: str) -> etree._Element:
     return el("tds:Scopes", text("tt:ScopeDef", "Fixed"), text("tt:ScopeItem", item))
 
 
+def _prefix(netmask: str) -> int:
+    try:
+        return ipaddress.IPv4Network(f"0.0.0.0/{netmask}").prefixlen
+    except ValueError:
+        return 32
+
+
 def network_interfaces(call: Call) -> list[etree._Element]:
+    """The host's interfaces as the unit reads them (netInfo): real MAC, addresses, and how they were set."""
     out = []
     for index, iface in enumerate(call.store["netInfo"] or []):
         mac = iface.get("macAddress") or call.store["macAddr"] or "00:00:00:00:00:00"
-        addresses = [c for c in iface.get("connections", []) if "." in str(c.get("address", ""))]
-        manual = [
-            el("tt:Manual", text("tt:Address", c["address"]), text("tt:PrefixLength", int(c.get("prefix", 24) or 24)))
-            for c in addresses
+        name = str(iface.get("name") or f"eth{index}")
+        dhcp = bool(iface.get("dhcp"))
+        addresses = [
+            el(
+                "tt:FromDHCP" if dhcp else "tt:Manual",
+                text("tt:Address", c["address"]),
+                text("tt:PrefixLength", _prefix(str(c.get("netmask") or "255.255.255.255"))),
+            )
+            for c in iface.get("connections", [])
+            if "." in str(c.get("address", ""))
         ]
+        manual = [a for a in addresses if not dhcp]
+        leased = addresses[0] if dhcp and addresses else None
         out.append(
             el(
                 "tds:NetworkInterfaces",
                 text("tt:Enabled", True),
-                el("tt:Info", text("tt:Name", iface.get("name") or f"eth{index}"), text("tt:HwAddress", mac)),
-                el("tt:IPv4", text("tt:Enabled", bool(addresses)), el("tt:Config", *manual, text("tt:DHCP", False))),
-                token=str(iface.get("name") or f"eth{index}"),
+                el("tt:Info", text("tt:Name", name), text("tt:HwAddress", mac)),
+                el(
+                    "tt:IPv4",
+                    text("tt:Enabled", bool(addresses)),
+                    el("tt:Config", *manual, leased, text("tt:DHCP", dhcp)),
+                ),
+                token=name,
             )
         )
     return out

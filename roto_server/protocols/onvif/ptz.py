@@ -136,7 +136,7 @@ def status_element(store: StateStore, state: PtzState, now: float) -> etree._Ele
     )
 
 
-def _range(tag: str, lo: float, hi: float) -> etree._Element:
+def _range(tag: str, lo: object, hi: object) -> etree._Element:
     return el(tag, text("tt:Min", lo), text("tt:Max", hi))
 
 
@@ -210,7 +210,7 @@ def register(reg: Registry, state: PtzState) -> None:
         _config_token(child_text(body, "ConfigurationToken"))
         return el(
             "tptz:GetConfigurationOptionsResponse",
-            el("tptz:PTZConfigurationOptions", spaces("tt:Spaces"), _range("tt:PTZTimeout", "PT1S", "PT60S")),  # type: ignore[arg-type]
+            el("tptz:PTZConfigurationOptions", spaces("tt:Spaces"), _range("tt:PTZTimeout", "PT1S", "PT60S")),
         )
 
     @add("ptz", "GetStatus", "read")

@@ -21,6 +21,7 @@ NS = {
     "wsa": "http://www.w3.org/2005/08/addressing",
     "tns1": "http://www.onvif.org/ver10/topics",
     "ter": TER,
+    "xs": "http://www.w3.org/2001/XMLSchema",  # for QName values such as Type="xs:string"
 }
 MAX_ENVELOPE_BYTES = 256 * 1024
 # no DTDs, no entities, no network: a request is data from a stranger
