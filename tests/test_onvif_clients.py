@@ -146,6 +146,24 @@ async def test_wrong_password_is_a_fault(server: ServerProcess) -> None:
         await cam.close()
 
 
+async def test_continuous_move_runs_until_stop(server: ServerProcess) -> None:
+    """A real server process: the move's ticker lives on the server's loop between requests."""
+    cam = camera(server)
+    try:
+        await cam.update_xaddrs()
+        ptz = await cam.create_ptz_service()
+        await ptz.GotoHomePosition({"ProfileToken": "main"})
+        await ptz.ContinuousMove({"ProfileToken": "main", "Velocity": {"Zoom": {"x": 0.5}}, "Timeout": "PT10S"})
+        wait_for(lambda: server.state("zoom0")["zoom0"] > 0, timeout=5, what="zoom moving")
+        await ptz.Stop({"ProfileToken": "main"})
+        stopped = server.state("zoom0")["zoom0"]
+        status = await ptz.GetStatus({"ProfileToken": "main"})
+        assert status.MoveStatus.Zoom == "IDLE"
+        assert server.state("zoom0")["zoom0"] == stopped  # nothing moves after Stop
+    finally:
+        await cam.close()
+
+
 def _rtsp_listening(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()

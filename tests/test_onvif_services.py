@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -168,28 +167,6 @@ async def test_presets_persist_and_a_damaged_file_is_moved_aside(tmp_path: Path)
     listed = await soap(third, "ptz_service", f"<tptz:GetPresets>{profile}</tptz:GetPresets>")
     assert listed.status == 200 and b"Preset " not in listed.body
     assert (tmp_path / "onvif-presets.json.damaged").exists()
-
-
-async def test_continuous_move_runs_until_stop(tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    store = app.ctx.unit.store
-    profile = "<tptz:ProfileToken>main</tptz:ProfileToken>"
-    started = await soap(
-        app,
-        "ptz_service",
-        f'<tptz:ContinuousMove>{profile}<tptz:Velocity><tt:Zoom x="1"/>'
-        "</tptz:Velocity><tptz:Timeout>PT5S</tptz:Timeout></tptz:ContinuousMove>",
-    )
-    assert started.status == 200
-    for _ in range(50):
-        if store["zoom0"] > 0:
-            break
-        await asyncio.sleep(0.05)
-    assert store["zoom0"] > 0
-    assert (await soap(app, "ptz_service", f"<tptz:Stop>{profile}</tptz:Stop>")).status == 200
-    stopped = store["zoom0"]
-    await asyncio.sleep(0.3)
-    assert store["zoom0"] == stopped
 
 
 async def test_subscriptions_are_bounded_and_bad_xml_is_a_fault(tmp_path: Path) -> None:
