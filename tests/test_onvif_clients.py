@@ -242,3 +242,18 @@ def test_onveef_a_second_independent_client(server: ServerProcess) -> None:
         assert [p["token"] for p in profiles] == ["main", "sub"]
         uri = cam.get_stream_uri(profile_token="sub")
         assert uri.endswith(f":{server.state('rtspPort')['rtspPort']}/stream2")
+
+
+def test_https_serves_onvif_with_https_xaddrs(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path, ["--https-port", "0"])
+    try:
+        port = server.state("httpsStatus")["httpsStatus"]["port"]
+        body = (
+            '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+            '<GetCapabilities xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>'
+        )
+        res = requests.post(f"https://127.0.0.1:{port}/onvif/device_service", data=body, timeout=5, verify=False)
+        assert res.status_code == 200
+        assert f"<tt:XAddr>https://127.0.0.1:{port}/onvif/media_service</tt:XAddr>" in res.text
+    finally:
+        server.stop()
