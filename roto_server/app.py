@@ -6,19 +6,8 @@ from dataclasses import dataclass, field
 
 from sanic import Sanic
 
-from roto_server.api import (
-    c2,
-    cors,
-    errors,
-    gallery,
-    media,
-    onvif,
-    openapi,
-    ratelimit,
-    socket_session,
-    v1_rest,
-    v1_socket,
-)
+from roto_server.api import c2, cors, errors, gallery, media, openapi, ratelimit, socket_session, v1_rest, v1_socket
+from roto_server.api import onvif as onvif_api
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
@@ -117,7 +106,7 @@ def build_app(
     v1_socket.install(app)
     v1_rest.install(app)
     openapi.install(app)
-    onvif.install(app)
+    onvif_api.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:
