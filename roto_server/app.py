@@ -14,6 +14,7 @@ from roto_server.api import (
     health,
     media,
     metrics,
+    onvif,
     openapi,
     ratelimit,
     socket_session,
@@ -33,7 +34,7 @@ from roto_server.auth.limits import WindowLimiter
 from roto_server.config import Credentials, ServerConfig, resolve_credentials
 from roto_server.device.unit import ControlUnit
 from roto_server.imaging.camera import Camera
-from roto_server.listeners import Listeners
+from roto_server.listeners import Listeners, discovery
 from roto_server.listeners.web import web_listeners
 
 
@@ -77,6 +78,7 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
     app.ctx.credentials = creds
     app.config.METRICS_OPEN = config.metrics_open
     app.ctx.listeners = web_listeners(app, config)
+    discovery.install(app, config)
     return app
 
 
@@ -124,6 +126,7 @@ def build_app(
     health.install(app)
     metrics.install(app)
     install_web_page(app)
+    onvif.install(app)
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:

@@ -38,6 +38,7 @@ class ServerConfig:
     tls_cert: Path | None = None  # the operator's certificate and key; None: the generated self-signed pair
     tls_key: Path | None = None
     metrics_open: bool = False  # GET /metrics without credentials from anywhere
+    discovery: bool = True  # answer WS-Discovery probes (ONVIF) on UDP 3702
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -177,6 +178,13 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "clients on this machine (ROTO_METRICS_OPEN=1)",
     )
     parser.add_argument(
+        "--no-discovery",
+        dest="discovery",
+        action="store_false",
+        default=env("ROTO_DISCOVERY", "1").lower() not in ("0", "false", "no", "off"),
+        help="do not answer ONVIF WS-Discovery probes on UDP 3702, nor announce the unit there (ROTO_DISCOVERY=0)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("ROTO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -214,6 +222,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         tls_cert=Path(args.tls_cert) if args.tls_cert else None,
         tls_key=Path(args.tls_key) if args.tls_key else None,
         metrics_open=args.metrics_open,
+        discovery=args.discovery,
     )
 
 

@@ -111,6 +111,19 @@ class Gate:
     def login(self, attempt: Attempt, user: str, password: str, now: float) -> Principal:
         return self._password(attempt, user, password, now)
 
+    def proof(self, attempt: Attempt, user: str, check: Callable[[str], str | None], now: float) -> Principal:
+        """A credential proved against the user's stored password (a WS-Security UsernameToken).
+
+        ``check`` gets the password and returns why the proof fails, or None; failures count and
+        lockouts hold exactly as for Basic and Digest.
+        """
+        key = self._guard(attempt, user, now)
+        password = self.users.password_of(user)
+        problem = check(password if password is not None else "\x00")
+        if password is None or problem is not None:
+            raise self._failed(key, problem or "wrong user name or password", now)
+        return self.users.principal_of(user)
+
     def _guard(self, attempt: Attempt, user: str, now: float) -> tuple[str, str]:
         key = (attempt.client, user)
         for limiter, counted in ((self.address_failures, attempt.client), (self.failures, key)):

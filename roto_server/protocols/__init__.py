@@ -1,1 +1,1 @@
-"""Sans-IO protocol engines: bytes in, values out, no sockets, no asyncio, the time passed in."""
+"""Sans-IO protocol engines: bytes in, decisions out; no sockets, no asyncio, ``now`` passed in."""

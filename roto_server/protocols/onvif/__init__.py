@@ -1,0 +1,1 @@
+"""ONVIF Profile S over the one state store: one handler module per service, sans-IO."""
