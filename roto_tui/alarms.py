@@ -12,12 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from roto_shared.alarms import HEAD_TEMPERATURE_BAND_C, head_temperature_alarm, storage_full
 from roto_tui.client import Notification
 
-TEMP_BAND_C = (5.0, 70.0)  # a head outside this band fogs up or overheats (the spec gives no limit)
 AIR_TOLERANCE_MBAR = 100.0  # sealing air this far from its set point lets coolant in
 DISC_TOLERANCE = 0.10  # a disc this far (fraction) from its set point does not clear the window
-FULL_FRACTION = 0.02  # less free space than this is a full storage
 REASON_WAIT_S = 5.0  # a storage notification may come before or after the state change it explains
 DISC_GRACE_S = 5.0  # a disc spinning up or coasting down is off its set point for ~2 s: not an alarm yet
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -109,7 +108,7 @@ def storage_alarms(state: dict[str, Any], reason: str | None, names: dict[str, s
         name = chosen.get("name") or (names or {}).get(uid, uid)
         if disk is None or not disk.get("available", True):
             alarms.append(Alarm(f"storage.{role}", f"{role} storage {name} lost" + (f": {reason}" if reason else "")))
-        elif disk.get("total") and disk.get("free", 0) < FULL_FRACTION * disk["total"]:
+        elif disk.get("total") and storage_full(int(disk.get("free", 0)), int(disk["total"])):
             alarms.append(Alarm(f"storage.{role}", f"{role} storage {name} full ({disk.get('freeStr', '')} free)"))
     return alarms
 
@@ -117,8 +116,8 @@ def storage_alarms(state: dict[str, Any], reason: str | None, names: dict[str, s
 def head_alarms(state: dict[str, Any], head: int) -> list[Alarm]:
     alarms = []
     temp = number(state.get(f"oct{head}"))
-    low, high = TEMP_BAND_C
-    if temp is not None and not low <= temp <= high:
+    low, high = HEAD_TEMPERATURE_BAND_C
+    if temp is not None and head_temperature_alarm(state.get(f"oct{head}")):
         alarms.append(Alarm(f"temp{head}", f"head {head} temperature {temp:g} °C (band {low:g}–{high:g} °C)"))
     air, wanted = number(state.get(f"psi{head}")), number(state.get("psiSetpoint"))
     if air is not None and wanted is not None and abs(air - wanted) > AIR_TOLERANCE_MBAR:

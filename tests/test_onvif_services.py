@@ -11,7 +11,7 @@ from sanic import Sanic
 
 from roto_server.app import create_app
 from roto_server.config import parse_config
-from roto_server.device.store import Set
+from roto_server.device.store import Notice, Set
 from roto_server.protocols.onvif.events import MAX_SUBSCRIPTIONS
 from tests.onvif_soap import envelope, security
 from tests.server_process import ADMIN_PASSWORD, TOKEN
@@ -217,15 +217,17 @@ async def test_events_start_with_the_state_then_report_only_news(tmp_path: Path)
         "<tev:PullMessages><tev:Timeout>PT0S</tev:Timeout><tev:MessageLimit>100</tev:MessageLimit></tev:PullMessages>"
     )
     first = (await soap(app, path, pull)).body
-    assert first.count(b'PropertyOperation="Initialized"') == 6
-    store.set_facts({"fpgaTemp": "90.5"})
-    store.set_facts({"fpgaTemp": "91.0"})  # still too hot: no news
+    assert first.count(b'PropertyOperation="Initialized"') == 7  # every state topic; a tag is no state
+    store.set_facts({"oct1": "74.5°C"})
+    store.set_facts({"oct1": "75.0°C"})  # still too hot: no news
     store.set_facts({"recordingStorage": {"uuid": "u1", "available": False}})
-    store.apply([Set("light1", False)], "admin")
+    store.apply([Set("light0", not store["light0"])], "admin")
+    store.announce(Notice("createTag", "tag 'spindle' created at 2026-05-01T13:45:00+00:00", "info"))
     news = (await soap(app, path, pull)).body
     assert news.count(b'PropertyOperation="Changed"') == 3
     assert b'Name="Critical" Value="true"' in news and b'Name="State" Value="lost"' in news
-    assert b'Name="Head" Value="1"' in news
+    assert b'Name="Head" Value="1"' in news and b'Name="Head" Value="0"' in news
+    assert b"tns1:Roto/TagCreated" in news and b"spindle" in news
     gone = await soap(app, path, "<wsnt:Unsubscribe/>")
     assert gone.status == 200 and (await soap(app, path, pull)).status == 400
 

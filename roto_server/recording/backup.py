@@ -309,12 +309,12 @@ class VisualBackup:
             raise Refused("createTag: the backup storage is not connected")
         row = index.covering(moment)
         if row is not None:
-            return _answer(storage, index.add_tag(row.id, moment, now, title, note))
+            return _told(self._store, _answer(storage, index.add_tag(row.id, moment, now, title, note)))
         if self.running and moment >= now - FUTURE_SLACK_S:
             # the segment that will hold this moment has no frame yet (backup just started, a split, or a
             # storage switch): its row is made now, so the tag is in the index before the answer leaves
             file_id = self._reserve(storage, index, now)
-            return _answer(storage, index.add_tag(file_id, max(moment, now), now, title, note))
+            return _told(self._store, _answer(storage, index.add_tag(file_id, max(moment, now), now, title, note)))
         raise Refused(f"createTag: no backup file covers {_iso(moment)}")
 
     def _reserve(self, storage: Storage, index: BackupIndex, start: float) -> int:
@@ -429,6 +429,13 @@ def _unlink_all(storage: Storage, names: list[str]) -> None:
         return
     for name in filter(plain_name, names):  # a crafted row must not delete anything outside the folder
         (folder / name).unlink(missing_ok=True)
+
+
+def _told(store: StateStore, tag: dict[str, Any]) -> dict[str, Any]:
+    """Announce a created tag to every client (ONVIF turns it into an event), and hand it back."""
+    title = f" {tag['title']!r}" if tag["title"] else ""
+    store.announce(Notice("createTag", f"tag{title} created at {_iso(tag['creationTime'])}", "info"))
+    return tag
 
 
 def _answer(storage: Storage, tag: TagRow) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from lxml import etree
 
 from roto_server.device.store import ChangeEvent, StateStore
 from roto_server.protocols.soap.envelope import Fault, child_text, el, text
+from roto_shared.alarms import head_temperature_alarm, storage_full
 
 from .engine import Call, Registry, iso
 
@@ -42,23 +43,20 @@ def _bool(v: Any) -> str:
     return "true" if v else "false"
 
 
-FULL_BELOW_BYTES = 100 * 1024 * 1024  # a storage with less room than this is full for recording
-TEMPERATURE_ALARM_C = 85.0
-
-
 def _storage_state(v: Any) -> str:
     if not isinstance(v, Mapping) or not v:
         return "none"
     if not v.get("available", False):
         return "lost"
-    return "full" if int(v.get("free", 0)) < FULL_BELOW_BYTES else "ok"
+    return "full" if storage_full(int(v.get("free", 0)), int(v.get("total", 0))) else "ok"
 
 
 def _too_hot(v: Any) -> str:
-    try:  # read as "47.9°C"
-        return _bool(float(str(v).replace("°C", "").strip()) >= TEMPERATURE_ALARM_C)
-    except (ValueError, IndexError):
-        return "false"  # no reading is no alarm
+    return _bool(head_temperature_alarm(v))
+
+
+def _tag(v: Any) -> str:
+    return str(v)
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -67,9 +65,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic("Roto/Light", "light0", "State", _bool, ("Head", "0")),
     Topic("Roto/Light", "light1", "State", _bool, ("Head", "1")),
     Topic("Roto/Storage", "recordingStorage", "State", _storage_state),
-    Topic("Device/HardwareFailure/TemperatureCritical", "fpgaTemp", "Critical", _too_hot),
+    Topic("Device/HardwareFailure/TemperatureCritical", "oct0", "Critical", _too_hot, ("Head", "0")),
+    Topic("Device/HardwareFailure/TemperatureCritical", "oct1", "Critical", _too_hot, ("Head", "1")),
+    Topic("Roto/TagCreated", "createTag", "Message", _tag),
 )
-_INITIAL: set[str] = set()  # variables that are events rather than states: no initial message
+# variables that are events rather than states: no initial message, and they arrive as the device's notices
+_INITIAL: set[str] = {"createTag"}
 
 
 @dataclass
@@ -97,13 +98,17 @@ class EventBroker:
         self._ids = itertools.count(1)
         self.wakeups: list[Callable[[], None]] = []  # the adapter's long polls
         # what each topic last said: a storage's free bytes or a new temperature reading are not news
-        self._said = {(t.path, t.variable): t.value(store[t.variable]) for t in TOPICS}
+        self._said = {(t.path, t.variable): t.value(store[t.variable]) for t in TOPICS if t.variable not in _INITIAL}
         store.subscribe(self._on_change)
 
     def _on_change(self, event: ChangeEvent) -> None:
         now = self.clock()
         messages = []
         for topic in TOPICS:
+            if topic.variable in _INITIAL:
+                told = [n for n in event.notices if n.variable == topic.variable and n.level == "info"]
+                messages += [Message(topic, notice.message, now, "Changed") for notice in told]
+                continue
             if topic.variable not in event.changes:
                 continue
             said = topic.value(event.changes[topic.variable])
@@ -168,6 +173,8 @@ def duration(value: str | None, default: float, limit: float, now: float) -> flo
 def message_element(msg: Message) -> etree._Element:
     topic = msg.topic
     source = el("tt:Source", el("tt:SimpleItem", Name=topic.source[0], Value=topic.source[1])) if topic.source else None
+    # a state (property) says whether it is the first report or a change; a plain event (a tag) says neither
+    operation = {} if topic.variable in _INITIAL else {"PropertyOperation": msg.operation}
     return el(
         "wsnt:NotificationMessage",
         el("wsnt:Topic", f"tns1:{topic.path}", Dialect=DIALECT),
@@ -178,7 +185,7 @@ def message_element(msg: Message) -> etree._Element:
                 source,
                 el("tt:Data", el("tt:SimpleItem", Name=topic.item, Value=topic.value(msg.value))),
                 UtcTime=iso(msg.at),
-                PropertyOperation=msg.operation,
+                **operation,
             ),
         ),
     )
