@@ -12,16 +12,16 @@ from roto_server.auth.gate import SESSION_COOKIE, Attempt, Gate, TooManyFailures
 
 
 def attempt_of(request: Request) -> Attempt:
-    query = {k: v for k, v in request.get_query_args(keep_blank_values=True)}
-    uri = request.path + (f"?{request.query_string}" if request.query_string else "")
-    return Attempt(
-        query,
-        request.headers.get("authorization"),
-        request.cookies.get(SESSION_COOKIE),
-        request.method,
-        uri,
-        request.ip or "unknown",
-    )
+    query = dict(request.get_query_args(keep_blank_values=True))  # Sanic keeps the parsed query: parsed once
+    client = request.ip or "unknown"
+    if query.get("token") or query.get("password"):
+        # the query's secret decides (Gate.identify tries it first): skip the cookie jar and the URI
+        return Attempt(query, None, None, request.method, "", client)
+    authorization = request.headers.get("authorization")
+    if authorization and authorization.strip():  # the cookie is only tried without a header; Digest alone needs the URI
+        uri = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return Attempt(query, authorization, None, request.method, uri, client)
+    return Attempt(query, None, request.cookies.get(SESSION_COOKIE), request.method, "", client)
 
 
 def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
@@ -38,6 +38,8 @@ def refusal(exc: Unauthorized | TooManyFailures) -> ApiError:
 
 def canonical_path(path: str) -> str:
     """The path with repeated and trailing slashes removed: /api/, /api// and //api all become /api."""
+    if path.startswith("/") and "//" not in path and (path == "/" or not path.endswith("/")):
+        return path  # already canonical: the common case, on every request, costs no split
     return "/" + "/".join(part for part in path.split("/") if part)
 
 
