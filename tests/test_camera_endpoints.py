@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.inprocess import InProcessServer
+from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
 
@@ -185,10 +186,13 @@ def test_video_file_as_head_source(tmp_path: object) -> None:
     server = InProcessServer(Path(str(tmp_path)) / "data", args=["--head0", str(clip)])
     try:
         server.post({"whiteBalance": False, "exposure": False})
-        time.sleep(0.5)  # the capture thread reads its first frame
-        image = decode(requests.get(server.url("/camera.jpeg"), params={"token": server.token}, timeout=10).content)
-        b, g, r = cv2.mean(image)[:3]
-        assert image.shape == (1080, 1920, 3) and r > 2 * b and r > 2 * g
+
+        def red_frame() -> bool:  # once the capture thread has read the clip's first frame
+            image = decode(requests.get(server.url("/camera.jpeg"), params={"token": server.token}, timeout=10).content)
+            b, g, r = cv2.mean(image)[:3]
+            return bool(image.shape == (1080, 1920, 3) and r > 2 * b and r > 2 * g)
+
+        assert wait_for(red_frame, what="the clip's red frame")
     finally:
         server.stop()
 
