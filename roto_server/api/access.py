@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from sanic import Request
 
@@ -11,8 +12,10 @@ from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import SESSION_COOKIE, Attempt, Gate, TooManyFailures, Unauthorized
 
 
-def attempt_of(request: Request) -> Attempt:
-    query = dict(request.get_query_args(keep_blank_values=True))  # Sanic keeps the parsed query: parsed once
+def attempt_of(request: Request, query: Mapping[str, str] | None = None) -> Attempt:
+    """What ``request`` brings; ``query`` when the caller has parsed the query already."""
+    if query is None:
+        query = dict(request.get_query_args(keep_blank_values=True))
     client = request.ip or "unknown"
     if query.get("token") or query.get("password"):
         # the query's secret decides (Gate.identify tries it first): skip the cookie jar and the URI
@@ -62,13 +65,13 @@ def socket_principal(request: Request, gate: Gate, in_band_login: bool) -> Princ
         raise
 
 
-def principal(request: Request, gate: Gate) -> Principal:
+def principal(request: Request, gate: Gate, query: Mapping[str, str] | None = None) -> Principal:
     """Authenticate once per request; raises ApiError 401 (with challenges) or 429."""
     found: Principal | None = getattr(request.ctx, "principal", None)
     if found is not None:
         return found
     try:
-        found = gate.identify(attempt_of(request), time.time())
+        found = gate.identify(attempt_of(request, query), time.time())
     except (Unauthorized, TooManyFailures) as exc:
         raise refusal(exc) from None
     request.ctx.principal = found

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, JSONResponse
@@ -49,11 +51,11 @@ def install(app: Sanic) -> None:
         # one handler per method and path, so plain GETs (on /api/ too) are answered here.
         if request.method != "GET" or canonical_path(request.path) != PATH or is_upgrade(request):
             return None  # a handshake is checked by socket_session's gate
-        pairs = request.get_query_args(keep_blank_values=True)  # parsed once: Sanic keeps it for attempt_of
-        who = principal(request, ctx.gate)
+        pairs, ops = _parsed_query(request.query_string)
+        who = principal(request, ctx.gate, dict(pairs))
         if not any(k not in AUTH_QUERY_KEYS for k, _ in pairs):
             return _json(ctx.unit.store.snapshot(who.role))
-        return _respond(ctx.unit.store.apply(ops_from_query(pairs), who.role, text=True))
+        return _respond(ctx.unit.store.apply(list(ops), who.role, text=True))
 
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
@@ -74,6 +76,14 @@ def install(app: Sanic) -> None:
     @app.websocket(PATH)
     async def c2_socket(request: Request, ws: WebsocketImplProtocol) -> None:
         await socket_session.serve(request, ws, (ctx.c2_limiter, "minute"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_query(query: str) -> tuple[tuple[tuple[str, str], ...], tuple[Op, ...]]:
+    """The pairs (as Sanic parses them) and operations of a query string. Pollers send the same query
+    again and again, so each distinct one is parsed once; both are immutable, so sharing them is safe."""
+    pairs = tuple(parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace"))
+    return pairs, tuple(ops_from_query(pairs))
 
 
 def _posted_object(request: Request) -> dict[str, Any]:
