@@ -79,6 +79,8 @@ class InProcessServer:
         self._thread.start()
         if not self._ready.wait(START_TIMEOUT_S) or self._failure is not None:
             raise RuntimeError(f"the in-process server did not start: {self._failure!r}")
+        # one request, as ServerProcess makes: the listener answers (and rate-limit tests count it as the first)
+        requests.get(self.url("/api"), timeout=10)
 
     def _run(self) -> None:
         async def serve() -> None:
