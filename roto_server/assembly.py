@@ -13,6 +13,7 @@ from roto_server.imaging.sources import open_source
 from roto_server.recording.backup import VisualBackup
 from roto_server.recording.library import RecordingLibrary
 from roto_server.recording.manual import ManualRecorder
+from roto_server.recording.pictures import PictureTaker
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Device:
     recorder: ManualRecorder
     backup: VisualBackup
     library: RecordingLibrary  # what the APIs list and download, over the backup's own indexes
+    pictures: PictureTaker
 
     async def start(self) -> None:
         self.unit.start()
@@ -33,6 +35,7 @@ class Device:
     async def stop(self) -> None:
         await self.recorder.stop()
         await self.backup.stop()
+        await self.storages.flush()
         self.camera.stop()
         await self.unit.stop()
 
@@ -47,7 +50,8 @@ def build_device(
     unit.boot()
     storages.boot()
     sources = [open_source(spec, i, hardware.head_sensors(i)) for i, spec in enumerate(heads)]
-    camera = Camera(unit.store, sources, storages)
+    camera = Camera(unit.store, sources)
+    pictures = PictureTaker(unit.store, camera.stream, storages)
     recorder = ManualRecorder(unit.store, storages, camera.stream)
     backup = VisualBackup(unit.store, storages, camera.stream, segment_seconds)
-    return Device(unit, storages, camera, recorder, backup, RecordingLibrary(storages, backup.indexes))
+    return Device(unit, storages, camera, recorder, backup, RecordingLibrary(storages, backup.indexes), pictures)

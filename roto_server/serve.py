@@ -26,6 +26,12 @@ async def _serve(app: Sanic) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _on_signal, sig, stop)
+    await serve_until(app, stop)
+
+
+async def serve_until(app: Sanic, stop: asyncio.Event) -> None:
+    """Start the device and its listeners on the running loop, serve until ``stop`` is set, then stop both."""
+    loop = asyncio.get_running_loop()
     await app._startup()  # routes and signals finalised, as AsyncioServer.startup() does
     await app._server_event("init", "before", loop=loop)  # starts the device, then the listeners
     await app._server_event("init", "after", loop=loop)

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import requests
 
+from tests.inprocess import InProcessServer
+from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
 
@@ -161,7 +163,7 @@ def test_pipeline_idles_when_the_last_client_leaves(server: ServerProcess) -> No
 def test_head_none_means_the_head_does_not_exist(tmp_path: object, head1: str) -> None:
     from pathlib import Path
 
-    server = ServerProcess(Path(str(tmp_path)) / "data", args=["--head1", head1])
+    server = InProcessServer(Path(str(tmp_path)) / "data", args=["--head1", head1])
     try:
         assert server.state("cam0Exists", "cam1Exists") == {"cam0Exists": True, "cam1Exists": False}
         res = server.post({"cameraSwitch": True})
@@ -181,13 +183,16 @@ def test_video_file_as_head_source(tmp_path: object) -> None:
         cv2.putText(frame, str(i), (100, 150), cv2.FONT_HERSHEY_SIMPLEX, 3, (255, 255, 255), 5)
         writer.write(frame)
     writer.release()
-    server = ServerProcess(Path(str(tmp_path)) / "data", args=["--head0", str(clip)])
+    server = InProcessServer(Path(str(tmp_path)) / "data", args=["--head0", str(clip)])
     try:
         server.post({"whiteBalance": False, "exposure": False})
-        time.sleep(0.5)  # the capture thread reads its first frame
-        image = decode(requests.get(server.url("/camera.jpeg"), params={"token": server.token}, timeout=10).content)
-        b, g, r = cv2.mean(image)[:3]
-        assert image.shape == (1080, 1920, 3) and r > 2 * b and r > 2 * g
+
+        def red_frame() -> bool:  # once the capture thread has read the clip's first frame
+            image = decode(requests.get(server.url("/camera.jpeg"), params={"token": server.token}, timeout=10).content)
+            b, g, r = cv2.mean(image)[:3]
+            return bool(image.shape == (1080, 1920, 3) and r > 2 * b and r > 2 * g)
+
+        assert wait_for(red_frame, what="the clip's red frame")
     finally:
         server.stop()
 

@@ -20,6 +20,7 @@ import requests
 import websocket
 
 from roto_server.recording.index import BackupIndex
+from tests.inprocess import InProcessServer
 from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
@@ -85,7 +86,7 @@ def backup_runs_on(server: ServerProcess, uid: str) -> None:
 def test_damaged_internal_index_at_start(tmp_path: Path, damage: Any) -> None:
     folder = tmp_path / "data" / "storages" / "internal" / "roto" / "backup"
     damage(folder)
-    server = ServerProcess(tmp_path / "data", args=LEAN)
+    server = InProcessServer(tmp_path / "data", args=LEAN)
     try:
         assert len(moved_aside(folder)) == 1 and "moved aside" in server.log()
         assert get(server, "/api/backup/files") == {"files": [], "problems": []}
@@ -101,7 +102,7 @@ def test_truncated_stick_index_selected_for_backup_at_start(tmp_path: Path) -> N
     data = tmp_path / "data"
     data.mkdir()
     (data / "storage-selection.json").write_text(json.dumps({"recording": "stick-1", "backup": "stick-1"}))
-    server = ServerProcess(data, args=[*LEAN, "--storage-root", str(root)])
+    server = InProcessServer(data, args=[*LEAN, "--storage-root", str(root)])
     try:
         assert server.state("backupStorage")["backupStorage"]["uuid"] == "stick-1"
         assert len(moved_aside(root / "stick-1" / "roto" / "backup")) == 1
@@ -116,7 +117,7 @@ def test_damaged_indexes_plugged_in_at_run_time(tmp_path: Path) -> None:
     recordings.mkdir(parents=True)
     (recordings / "ok.mkv").write_bytes(b"a recording")
     (recordings / "dangling.mkv").symlink_to(recordings / "deleted.mkv")
-    server = ServerProcess(tmp_path / "data", args=[*LEAN, "--storage-root", str(root)])
+    server = InProcessServer(tmp_path / "data", args=[*LEAN, "--storage-root", str(root)])
     ws = websocket.create_connection(server.ws_url, timeout=10)
     try:
         ws.recv()  # the full state
@@ -156,7 +157,7 @@ def notices(ws: websocket.WebSocket, count: int, timeout: float = 10) -> list[st
 def test_backup_resumes_on_a_fresh_index_and_adopts_the_old_segments(tmp_path: Path) -> None:
     data = tmp_path / "data"
     folder = data / "storages" / "internal" / "roto" / "backup"
-    first = ServerProcess(data, args=LEAN)
+    first = InProcessServer(data, args=LEAN)
     try:
         uid = first.state("backupStorage")["backupStorage"]["uuid"]
         backup_runs_on(first, uid)
@@ -166,7 +167,7 @@ def test_backup_resumes_on_a_fresh_index_and_adopts_the_old_segments(tmp_path: P
     segments = sorted(p.name for p in folder.glob("*.mkv"))
     assert segments
     garbage(folder)
-    again = ServerProcess(data, args=LEAN)
+    again = InProcessServer(data, args=LEAN)
     try:
         assert again.state("backupActive") == {"backupActive": True}
         assert len(moved_aside(folder)) == 1

@@ -20,6 +20,7 @@ from roto_server.imaging.camera import Camera
 from roto_server.imaging.pipeline import render_rendition
 from roto_server.imaging.sources import SyntheticSource
 from roto_server.recording.names import file_name
+from roto_server.recording.pictures import PictureTaker
 
 T0 = 1000.0
 
@@ -257,7 +258,7 @@ async def test_take_picture_stores_the_current_frame(unit: ControlUnit, tmp_path
     camera = Camera(unit.store, [SyntheticSource(0, 2), SyntheticSource(1, 1)])
     camera.start()
     try:
-        path = await asyncio.wait_for(camera.save_picture(tmp_path), 10)
+        path = await asyncio.wait_for(PictureTaker(unit.store, camera.stream).save_picture(tmp_path), 10)
     finally:
         camera.stop()
     assert path.parent == tmp_path and path.name.startswith("cell7_") and path.name.endswith("_A.jpg")

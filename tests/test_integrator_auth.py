@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from roto_server.config import parse_config
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 
 ORIGIN = "http://dashboard.example:3000"
@@ -18,7 +19,7 @@ ORIGIN = "http://dashboard.example:3000"
 
 @pytest.fixture(scope="module")
 def cors_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("cors") / "data", args=["--cors-origin", ORIGIN])
+    proc = InProcessServer(tmp_path_factory.mktemp("cors") / "data", args=["--cors-origin", ORIGIN])
     yield proc
     proc.stop()
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from websocket import WebSocket, create_connection
 
 from tests.fuzz_cases import Driver, cases
+from tests.inprocess import InProcessServer
 from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
@@ -22,7 +23,7 @@ DEEP_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(
+    proc = InProcessServer(
         tmp_path_factory.mktemp("fuzz") / "data", args=["--rate-limit-http", "0", "--rate-limit-ws", "0"]
     )
     yield proc

@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import requests
 
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 
 
@@ -47,7 +48,7 @@ def test_document_is_public_and_responses_conform(shared_server: ServerProcess) 
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 def test_bounded_fuzz_finds_no_server_error_and_no_schema_violation(tmp_path: Path, mode: str) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--rate-limit-http", "0"])
+    server = InProcessServer(tmp_path / "data", args=["--rate-limit-http", "0"])
     try:
         # as the API-User: an admin's generated writes would switch HTTP off (now applied at once) and end the run;
         # the listeners have their own tests

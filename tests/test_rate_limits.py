@@ -9,11 +9,11 @@ from pathlib import Path
 import requests
 from websocket import create_connection
 
-from tests.server_process import ServerProcess
+from tests.inprocess import InProcessServer
 
 
 def test_http_v1_limit_with_headers_and_c2_unlimited(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--rate-limit-http", "5"])
+    server = InProcessServer(tmp_path / "data", args=["--rate-limit-http", "5"])
     try:
         answers = [requests.get(server.url("/api/info"), timeout=5) for _ in range(6)]
         assert [a.status_code for a in answers] == [200] * 5 + [429]
@@ -35,7 +35,7 @@ def test_http_v1_limit_with_headers_and_c2_unlimited(tmp_path: Path) -> None:
 
 
 def test_websocket_v1_limit_keeps_the_connection(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--rate-limit-ws", "3"])
+    server = InProcessServer(tmp_path / "data", args=["--rate-limit-ws", "3"])
     try:
         ws = create_connection(f"ws://127.0.0.1:{server.port}/api/v1?token={server.token}", timeout=10)
         ws.recv()

@@ -14,6 +14,7 @@ import cv2
 import pytest
 import requests
 
+from tests.inprocess import InProcessServer
 from tests.media_files import ffprobe, make_storage, wait_for
 from tests.server_process import ServerProcess
 
@@ -29,7 +30,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def unit(tmp_path: Path, root: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
+    server = InProcessServer(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
     yield server
     server.stop()
 
@@ -274,7 +275,7 @@ def test_kill_9_during_backup_loses_at_most_the_open_frames(tmp_path: Path, root
 
 def test_index_is_reconciled_with_files_changed_by_hand(tmp_path: Path, root: Path) -> None:
     data = tmp_path / "data"
-    server = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    server = InProcessServer(data, args=[*SEGMENT, "--storage-root", str(root)])
     server.post({"backupActive": True})
     wait_for(lambda: len([f for f in backup_files(server) if f["complete"]]) >= 2, what="two segments")
     server.post({"backupActive": False})
@@ -283,7 +284,7 @@ def test_index_is_reconciled_with_files_changed_by_hand(tmp_path: Path, root: Pa
     first, second = sorted(folder.glob("*.mkv"))[:2]
     first.unlink()
     shutil.copy(second, folder / "backup_2020-01-01_00-00-00.mkv")
-    again = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    again = InProcessServer(data, args=[*SEGMENT, "--storage-root", str(root)])
     try:
         names = [f["name"] for f in backup_files(again)]
         assert first.name not in names and "backup_2020-01-01_00-00-00.mkv" in names

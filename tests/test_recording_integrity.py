@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.inprocess import InProcessServer
 from tests.media_files import ffprobe, make_storage, wait_for
 from tests.server_process import ServerProcess
 from tests.test_camera_endpoints import read_parts
@@ -29,7 +30,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def unit(tmp_path: Path, root: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
+    server = InProcessServer(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
     yield server
     server.stop()
 
@@ -130,7 +131,7 @@ def tag_titles(folder: Path) -> list[str]:
 
 def test_switching_the_backup_storage_moves_backup_and_tags_at_once(tmp_path: Path, root: Path) -> None:
     data = tmp_path / "data"
-    unit = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    unit = InProcessServer(data, args=[*SEGMENT, "--storage-root", str(root)])
     stick = make_storage(root, "stick") / "roto" / "backup"
     internal = root / "internal" / "roto" / "backup"
     try:
@@ -148,7 +149,7 @@ def test_switching_the_backup_storage_moves_backup_and_tags_at_once(tmp_path: Pa
         assert unit.state("backupActive") == {"backupActive": True}
     finally:
         unit.stop()
-    again = ServerProcess(data, args=[*SEGMENT, "--storage-root", str(root)])
+    again = InProcessServer(data, args=[*SEGMENT, "--storage-root", str(root)])
     try:
         res = requests.get(again.url("/api/backup/tags"), params={"token": again.token}, timeout=10)
         assert [t["title"] for t in res.json()["tags"]] == ["after the switch"]

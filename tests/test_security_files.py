@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from roto_server.recording.index import SCHEMA
+from tests.inprocess import InProcessServer
 from tests.media_files import wait_for
 from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
@@ -83,7 +84,7 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
     index_link = _stick(root, INDEX_LINK) / "roto" / "backup"
     (index_link / "backup_ok.mkv").write_bytes(LEGIT)
     (index_link / "index.sqlite3").symlink_to(outside / "backup" / "index.sqlite3")  # SQLite would follow it
-    server = ServerProcess(data, args=["--anonymous-read", "--storage-root", str(root)])
+    server = InProcessServer(data, args=["--anonymous-read", "--storage-root", str(root)])
     wait_for(
         lambda: {EVIL, LINKED, INDEX_LINK} <= set(server.state("diskStorages")["diskStorages"]), what="crafted sticks"
     )
@@ -216,7 +217,7 @@ def test_a_crafted_backup_storage_never_makes_the_unit_touch_files_outside(tmp_p
     rows = ["backup_old.mkv", "../../../../victim.txt", str(tmp_path / "outside.mkv"), "link.mkv"]
     _index(backup, rows, open_names=("../../../../victim2.mkv",))
     (data / "storage-selection.json").write_text(json.dumps({"recording": "ring-stick", "backup": "ring-stick"}))
-    server = ServerProcess(data, args=["--storage-root", str(root), "--segment-seconds", "1"])
+    server = InProcessServer(data, args=["--storage-root", str(root), "--segment-seconds", "1"])
     try:
         server.post({"backupResolution": "HD", "backupFps": 1, "backupPictureQuality": 1})
         server.post({"backupUseCompleteSpace": False, "backupMaximumRecordingTimeCapacity": 1})

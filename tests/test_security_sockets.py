@@ -19,6 +19,7 @@ from websocket import ABNF, WebSocket, WebSocketBadStatusException, create_conne
 from roto_server.api.socket_session import SocketRegistry
 from roto_server.auth import redact
 from roto_server.auth.credentials import Principal
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 
 SECRET_TOKEN = "leak-me-token-771"
@@ -27,7 +28,7 @@ SECRET_PASSWORD = "leak-me-password-772"
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("sockets") / "data", args=["--rate-limit-c2", "5"])
+    proc = InProcessServer(tmp_path_factory.mktemp("sockets") / "data", args=["--rate-limit-c2", "5"])
     yield proc
     proc.stop()
 
@@ -181,7 +182,7 @@ def test_v1_in_band_login(shared_server: ServerProcess) -> None:
 
 
 def test_v1_in_band_login_as_anonymous_viewer(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--anonymous-read"])
+    server = InProcessServer(tmp_path / "data", args=["--anonymous-read"])
     try:
         ws = create_connection(ws_url(server, "/api/v1"), timeout=10)
         assert json.loads(ws.recv())["fps"] == 30  # a viewer gets the state at once

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 from tests.spec_examples import V1_SPEC, v1_test_suite
 
@@ -29,7 +30,7 @@ def test_the_suite_is_what_the_spec_prints(tmp_path: Path) -> None:
 
 
 def test_passes_unmodified_with_anonymous_read(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--anonymous-read"])
+    server = InProcessServer(tmp_path / "data", args=["--anonymous-read"])
     try:
         done = run_suite(server, tmp_path)
         assert done.returncode == 0, done.stderr

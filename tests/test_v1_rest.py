@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.inprocess import InProcessServer
 from tests.media_files import ffprobe, wait_for
 from tests.server_process import ServerProcess
 
@@ -220,7 +221,7 @@ def test_permissions_of_users(shared_server: ServerProcess) -> None:
 
 
 def test_anonymous_read_only_when_enabled(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "data", args=["--anonymous-read"])
+    server = InProcessServer(tmp_path / "data", args=["--anonymous-read"])
     try:
         assert data(requests.get(server.url("/api/status"), timeout=5))["record"] == "stop"
         state = requests.get(server.url("/api"), timeout=5).json()
@@ -230,7 +231,7 @@ def test_anonymous_read_only_when_enabled(tmp_path: Path) -> None:
         assert requests.post(server.url("/api/recording/start"), timeout=5).status_code == 403
     finally:
         server.stop()
-    again = ServerProcess(tmp_path / "data")  # the flag is not saved: without it, credentials again
+    again = InProcessServer(tmp_path / "data")  # the flag is not saved: without it, credentials again
     try:
         assert requests.get(again.url("/api/status"), timeout=5).status_code == 401
         again.post({"userAuthentication": {"enabled": False}}, auth=("admin", again.admin_password))

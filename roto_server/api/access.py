@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from sanic import Request
 
@@ -11,17 +12,19 @@ from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import SESSION_COOKIE, Attempt, Gate, TooManyFailures, Unauthorized
 
 
-def attempt_of(request: Request) -> Attempt:
-    query = {k: v for k, v in request.get_query_args(keep_blank_values=True)}
-    uri = request.path + (f"?{request.query_string}" if request.query_string else "")
-    return Attempt(
-        query,
-        request.headers.get("authorization"),
-        request.cookies.get(SESSION_COOKIE),
-        request.method,
-        uri,
-        request.ip or "unknown",
-    )
+def attempt_of(request: Request, query: Mapping[str, str] | None = None) -> Attempt:
+    """What ``request`` brings; ``query`` when the caller has parsed the query already."""
+    if query is None:
+        query = dict(request.get_query_args(keep_blank_values=True))
+    client = request.ip or "unknown"
+    if query.get("token") or query.get("password"):
+        # the query's secret decides (Gate.identify tries it first): skip the cookie jar and the URI
+        return Attempt(query, None, None, request.method, "", client)
+    authorization = request.headers.get("authorization")
+    if authorization and authorization.strip():  # the cookie is only tried without a header; Digest alone needs the URI
+        uri = request.path + (f"?{request.query_string}" if request.query_string else "")
+        return Attempt(query, authorization, None, request.method, uri, client)
+    return Attempt(query, None, request.cookies.get(SESSION_COOKIE), request.method, "", client)
 
 
 # Schemes for which a browser opens its own password dialog when a script's request is refused.
@@ -48,6 +51,8 @@ def refusal(exc: Unauthorized | TooManyFailures, request: Request | None = None)
 
 def canonical_path(path: str) -> str:
     """The path with repeated and trailing slashes removed: /api/, /api// and //api all become /api."""
+    if path.startswith("/") and "//" not in path and (path == "/" or not path.endswith("/")):
+        return path  # already canonical: the common case, on every request, costs no split
     return "/" + "/".join(part for part in path.split("/") if part)
 
 
@@ -70,13 +75,13 @@ def socket_principal(request: Request, gate: Gate, in_band_login: bool) -> Princ
         raise
 
 
-def principal(request: Request, gate: Gate) -> Principal:
+def principal(request: Request, gate: Gate, query: Mapping[str, str] | None = None) -> Principal:
     """Authenticate once per request; raises ApiError 401 (with challenges) or 429."""
     found: Principal | None = getattr(request.ctx, "principal", None)
     if found is not None:
         return found
     try:
-        found = gate.identify(attempt_of(request), time.time())
+        found = gate.identify(attempt_of(request, query), time.time())
     except (Unauthorized, TooManyFailures) as exc:
         raise refusal(exc, request) from None
     request.ctx.principal = found

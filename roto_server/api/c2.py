@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, JSONResponse
 from sanic.response import json as json_response
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
@@ -25,12 +27,17 @@ PATH = "/api"
 MAX_NOTICE_HEADER = 20
 
 
+def _json(values: dict[str, Any], headers: dict[str, str] | None = None) -> HTTPResponse:
+    # Sanic's own encoder, minus JSONResponse's re-encodable body machinery: the C2 answer is final
+    body = JSONResponse._dumps(values, ensure_ascii=False)
+    return HTTPResponse(body, headers=headers, content_type="application/json")
+
+
 def _respond(result: ApplyResult) -> HTTPResponse:
-    headers = {}
-    if result.notices:
-        notes = [n.as_json() for n in result.notices[:MAX_NOTICE_HEADER]]
-        headers["X-Roto-Notices"] = json.dumps(notes, ensure_ascii=True)
-    return json_response(result.values, headers=headers, ensure_ascii=False)
+    if not result.notices:
+        return _json(result.values)
+    notes = [n.as_json() for n in result.notices[:MAX_NOTICE_HEADER]]
+    return _json(result.values, {"X-Roto-Notices": json.dumps(notes, ensure_ascii=True)})
 
 
 def install(app: Sanic) -> None:
@@ -42,13 +49,13 @@ def install(app: Sanic) -> None:
     async def c2_gate(request: Request) -> HTTPResponse | None:
         # GET /api is both the HTTP API and the WebSocket handshake; Sanic routes only
         # one handler per method and path, so plain GETs (on /api/ too) are answered here.
-        if request.method != "GET" or is_upgrade(request) or canonical_path(request.path) != PATH:
+        if request.method != "GET" or canonical_path(request.path) != PATH or is_upgrade(request):
             return None  # a handshake is checked by socket_session's gate
-        who = principal(request, ctx.gate)
-        pairs = request.get_query_args(keep_blank_values=True)
+        pairs, ops = _parsed_query(request.query_string)
+        who = principal(request, ctx.gate, dict(pairs))
         if not any(k not in AUTH_QUERY_KEYS for k, _ in pairs):
-            return json_response(ctx.unit.store.snapshot(who.role), ensure_ascii=False)
-        return _respond(ctx.unit.store.apply(ops_from_query(pairs), who.role, text=True))
+            return _json(ctx.unit.store.snapshot(who.role))
+        return _respond(ctx.unit.store.apply(list(ops), who.role, text=True))
 
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
@@ -69,6 +76,14 @@ def install(app: Sanic) -> None:
     @app.websocket(PATH)
     async def c2_socket(request: Request, ws: WebsocketImplProtocol) -> None:
         await socket_session.serve(request, ws, (ctx.c2_limiter, "minute"))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_query(query: str) -> tuple[tuple[tuple[str, str], ...], tuple[Op, ...]]:
+    """The pairs (as Sanic parses them) and operations of a query string. Pollers send the same query
+    again and again, so each distinct one is parsed once; both are immutable, so sharing them is safe."""
+    pairs = tuple(parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace"))
+    return pairs, tuple(ops_from_query(pairs))
 
 
 def _posted_object(request: Request) -> dict[str, Any]:

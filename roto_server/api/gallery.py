@@ -133,16 +133,16 @@ def install(app: Sanic) -> None:
         if not isinstance(body, dict) or not isinstance(body.get("path"), str):
             raise ApiError(400, 'body must be {"path": "/mounted/folder", "name": "optional"}', field="path")
         try:
-            storage = ctx.device.storages.add_net(body["path"], body.get("name"))
+            storage = await ctx.device.storages.add_net(body["path"], body.get("name"))
         except Refused as exc:
             raise ApiError(400, str(exc), field="path") from None
-        return json(storage.describe(), status=201)
+        return json(ctx.unit.store["netStorages"].get(storage.uuid, {}), status=201)
 
     @app.delete("/api/storages/net/<uid:str>")
     async def remove_net_storage(request: Request, uid: str) -> HTTPResponse:
         need(request, "admin")
         try:
-            ctx.device.storages.remove_net(uid)
+            await ctx.device.storages.remove_net(uid)
         except Refused as exc:
             raise ApiError(404, str(exc)) from None
         return json({"removed": uid})

@@ -47,6 +47,8 @@ def headers(decision: Decision) -> list[tuple[str, str]]:
 def install(app: Sanic, limits: RateLimits) -> None:
     v1 = WindowLimiter(limits.http_per_minute, 60.0) if limits.http_per_minute else None
     c2: WindowLimiter | None = app.ctx.c2_limiter  # shared with the C2 WebSocket's messages
+    if v1 is None and c2 is None:
+        return  # no limits: no middleware either, so unlimited requests pay nothing for them
 
     def limiter_for(request: Request) -> WindowLimiter | None:
         path = canonical_path(request.path)  # /api/ and /api// are the C2 API too

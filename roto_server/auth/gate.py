@@ -126,6 +126,8 @@ class Gate:
 
     def _guard(self, attempt: Attempt, user: str, now: float) -> tuple[str, str]:
         key = (attempt.client, user)
+        if not self.address_failures:  # no failure anywhere in the window: nothing can be locked out
+            return key
         for limiter, counted in ((self.address_failures, attempt.client), (self.failures, key)):
             decision = limiter.check(counted, now)
             if not decision.allowed:

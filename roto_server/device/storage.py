@@ -186,6 +186,8 @@ class StorageService:
         self.damaged: list[Notice] = []  # data files and markers set aside since start
         self._net_entries: list[dict[str, str]] = []
         self._reported: set[Path] = set()  # markers already reported (a read-only one stays damaged)
+        self._described: dict[str, dict[str, Any]] = {}  # what the last scan measured, by uuid
+        self._saving: asyncio.Task[None] | None = None
         for name in ROLES:
             store.set_handler(name, self._selector(name))
 
@@ -328,6 +330,7 @@ class StorageService:
         gone = set(self.storages) - set(found)
         arrived = set(found) - set(self.storages)
         self.storages = {k: s for k, (s, _) in found.items()}
+        self._described = {k: d for k, (_, d) in found.items()}
         disks = {k: d for k, (s, d) in found.items() if s.kind == "disk"}
         nets = {k: d for k, (s, d) in found.items() if s.kind == "net"}
         facts: dict[str, Any] = {"diskStorages": disks, "netStorages": nets}
@@ -358,13 +361,35 @@ class StorageService:
                 listed = ", ".join(sorted(self.storages)) or "none detected"
                 raise Refused(f"{var}: no storage with uuid {uid!r} (known: {listed})")
             self.selection[role] = uid
-            self._save_selection()
-            return self.storages[uid].describe()
+            self._save_selection_soon()
+            return self._described[uid]  # measured by the last scan: a quota walk has no place in a handler
 
         return select
 
-    def _save_selection(self) -> None:
-        write_atomic(self._selection_file, json.dumps({**self.selection, "internal": self.internal_uuid}).encode())
+    def _selection_bytes(self) -> bytes:
+        return json.dumps({**self.selection, "internal": self.internal_uuid}).encode()
+
+    def _save_selection(self, data: bytes | None = None) -> None:
+        write_atomic(self._selection_file, data or self._selection_bytes())
+
+    def _save_selection_soon(self) -> None:
+        """Write the selection in a worker thread, after any write still under way (so the last one wins)."""
+        previous, data = self._saving, self._selection_bytes()
+
+        async def save() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            try:
+                await asyncio.to_thread(self._save_selection, data)
+            except OSError:
+                log.exception("could not store the storage selection")
+
+        self._saving = asyncio.get_running_loop().create_task(save())
+
+    async def flush(self) -> None:
+        """Wait for the selection to be on disk (at shutdown)."""
+        if self._saving is not None:
+            await asyncio.wait([self._saving])
 
     def problem(self, role: str) -> str | None:
         """Why the storage selected for ``role`` cannot take files now, or None."""
@@ -391,26 +416,34 @@ class StorageService:
         return self.storages.get(uid) if uid else None
 
     # -- network storages ----------------------------------------------------------------------
-    def add_net(self, path: str, name: str | None) -> Storage:
+    async def add_net(self, path: str, name: str | None) -> Storage:
+        """Remember a mounted folder as a network storage; the file work runs in a worker thread."""
         folder = Path(path)
-        if not folder.is_absolute() or not folder.is_dir():
+        if not folder.is_absolute():
             raise Refused(f"netStorages: {path!r} is not an absolute path of a mounted folder")
+        uid, notice = await asyncio.to_thread(self._remember_net, folder, name)
+        self._report(notice, folder / MARKER)
+        await self.rescan_async()
+        return self.storages[uid]
+
+    def _remember_net(self, folder: Path, name: str | None) -> tuple[str, Notice | None]:
+        if not folder.is_dir():
+            raise Refused(f"netStorages: {str(folder)!r} is not an absolute path of a mounted folder")
         entries = [d for d in self._net_entries if d["path"] != str(folder)]
         entries.append({"path": str(folder), **({"name": name} if name else {})})
         self._write_net(entries)
         storage, notice = read_marker(folder)
-        self._report(notice, folder / MARKER)
         if name:
             marker = folder / MARKER
             data = json.loads(marker.read_text())
             data["name"] = name
             write_atomic(marker, json.dumps(data, indent=1).encode())
-        self.rescan()
-        return self.storages[storage.uuid]
+        return storage.uuid, notice
 
-    def remove_net(self, uid: str) -> None:
+    async def remove_net(self, uid: str) -> None:
         storage = self.storages.get(uid)
         if storage is None or storage.kind != "net":
             raise Refused(f"netStorages: no network storage with uuid {uid!r}")
-        self._write_net([d for d in self._net_entries if d["path"] != str(storage.path)])
-        self.rescan()
+        entries = [d for d in self._net_entries if d["path"] != str(storage.path)]
+        await asyncio.to_thread(self._write_net, entries)
+        await self.rescan_async()

@@ -23,9 +23,9 @@ from .container import EXTENSION, SegmentWriter, finalise, probe
 from .index import BackupIndex, TagRow, plan_deletions
 from .indexes import IndexShelf
 from .library import make_id
-from .manual import StorageFull, failure_reason
 from .names import file_name, unused
 from .safe_files import entry_refusal, inside, plain_name
+from .writing import FileWorker, StorageFull, failure_reason
 
 log = logging.getLogger("roto.backup")
 CAPACITY_PERIOD_S = 2.0
@@ -189,12 +189,13 @@ class VisualBackup:
     ) -> None:
         if previous is not None:
             await asyncio.wait([previous])  # the run on the storage switched away from closes its segment first
+        files = FileWorker("roto-backup")  # muxing and index writes wait for the storage there, not on the loop
         folder = storage.folder("backup")
         budget = SpaceBudget(storage.usage)
         frames = self._stream.frames(kind=BACKUP)
         log.info("Visual Backup recording on %s in %s s segments", storage.name, self.segment_seconds)
         try:
-            await self._enforce_ring(storage, index)
+            await self._enforce_ring(storage, index, files)
             async with contextlib.aclosing(frames):
                 async for frame in frames:
                     if stop.is_set():
@@ -204,19 +205,19 @@ class VisualBackup:
                         frame.captured - seg.start >= self.segment_seconds
                         or seg.writer.size != (frame.width, frame.height)
                     ):
-                        self._close_segment(index)
-                        await self._enforce_ring(storage, index)
+                        await self._close_segment(index, files)
+                        await self._enforce_ring(storage, index, files)
                         seg = None
                     if not await budget.allows(len(frame.jpeg)):
-                        self._close_segment(index)
+                        await self._close_segment(index, files)
                         seg = None
-                        await self._make_room(index, storage, budget, self._room_for(len(frame.jpeg)))
+                        await self._make_room(index, storage, budget, self._room_for(len(frame.jpeg)), files)
                     if seg is None:
-                        seg = self._open_segment(storage, index, folder, frame.width, frame.height, frame.captured)
-                    seg.writer.write(frame.jpeg, frame.captured)
+                        seg = await self._open_segment(storage, index, folder, frame, files)
+                    await files.post(seg.writer.write, frame.jpeg, frame.captured)
                     budget.spend(len(frame.jpeg))
                     if frame.captured - seg.saved_at >= INDEX_UPDATE_S:
-                        index.extend(seg.file_id, seg.start + seg.writer.duration, seg.writer.bytes)
+                        await files.post(_save_progress, index, seg)
                         seg.saved_at = frame.captured
         except OSError as exc:
             if self._task is asyncio.current_task():
@@ -225,8 +226,9 @@ class VisualBackup:
                 log.error("Visual Backup on %s ended: %s", storage.name, failure_reason(exc))
         finally:
             if self._segment is not None:
-                with contextlib.suppress(OSError):
-                    self._close_segment(index)
+                with contextlib.suppress(OSError, sqlite3.Error):
+                    await self._close_segment(index, files)
+            await files.close()
             if self._task is asyncio.current_task():
                 self._storage_uuid = None
                 self._drop_reservation("Visual Backup stopped before the tagged segment began")
@@ -235,7 +237,9 @@ class VisualBackup:
     def _room_for(self, frame_bytes: int) -> int:
         return frame_bytes * int(self._store["backupFps"]) * int(min(self.segment_seconds, ROOM_SECONDS))
 
-    async def _make_room(self, index: BackupIndex, storage: Storage, budget: SpaceBudget, need: int) -> None:
+    async def _make_room(
+        self, index: BackupIndex, storage: Storage, budget: SpaceBudget, need: int, files: FileWorker
+    ) -> None:
         """The storage filled up between two turns of the ring buffer (the capacity model guessed low, or other
         files share the storage): delete the oldest deletable files until ``need`` bytes fit, else stop."""
         room = await budget.measure()
@@ -246,35 +250,33 @@ class VisualBackup:
             doomed.append((file_id, name))
             room += size
         if doomed:
-            await asyncio.to_thread(_unlink_all, storage, [name for _, name in doomed])
-            index.remove_files(file_id for file_id, _ in doomed)
+            await files.call(_delete, storage, index, doomed)
             log.info("storage full: deleted the %d oldest untagged backup file(s)", len(doomed))
             room = await budget.measure()
         if room < need:
             raise StorageFull()
 
-    def _open_segment(
-        self, storage: Storage, index: BackupIndex, folder: Path, width: int, height: int, start: float
+    async def _open_segment(
+        self, storage: Storage, index: BackupIndex, folder: Path, frame: Any, files: FileWorker
     ) -> _Segment:
         reserved = self._reserved
+        start, fps = frame.captured, self._store["backupFps"]
         if reserved is not None and reserved.storage_uuid == storage.uuid:
             self._reserved = None  # a tag is waiting in this row already
             file_id, path = reserved.file_id, reserved.path
+            writer = await files.call(SegmentWriter, path, frame.width, frame.height, fps)
         else:
-            path = unused(folder, file_name("backup", self._store["changeBackupPostName"], start, EXTENSION))
-            file_id = index.open_file(path.name, start)
-        writer = SegmentWriter(path, width, height, self._store["backupFps"])
+            name = file_name("backup", self._store["changeBackupPostName"], start, EXTENSION)
+            file_id, writer = await files.call(_new_segment, index, folder, name, start, frame, fps)
         self._segment = _Segment(file_id, writer, start, start)
         return self._segment
 
-    def _close_segment(self, index: BackupIndex) -> None:
+    async def _close_segment(self, index: BackupIndex, files: FileWorker) -> None:
         seg, self._segment = self._segment, None
-        if seg is None:
-            return
-        seg.writer.close()
-        index.complete(seg.file_id, seg.start + seg.writer.duration, seg.writer.path.stat().st_size)
+        if seg is not None:
+            await files.call(_complete_segment, index, seg)
 
-    async def _enforce_ring(self, storage: Storage, index: BackupIndex) -> None:
+    async def _enforce_ring(self, storage: Storage, index: BackupIndex, files: FileWorker) -> None:
         """The delete algorithm, run when backup starts and at every split."""
         _, _, free = await asyncio.to_thread(storage.usage)
         stored, _, _ = index.totals()
@@ -288,8 +290,7 @@ class VisualBackup:
         )
         if not doomed:
             return
-        await asyncio.to_thread(_unlink_all, storage, [name for _, name, _ in doomed])
-        index.remove_files(file_id for file_id, _, _ in doomed)
+        await files.call(_delete, storage, index, [(file_id, name) for file_id, name, _ in doomed])
         log.info("ring buffer deleted %d backup file(s), oldest first", len(doomed))
 
     # -- tags ----------------------------------------------------------------------------------
@@ -421,6 +422,32 @@ def _unknown_files(storage: Storage, known: set[str]) -> list[Path]:
     folder = storage.folder("backup")
     names = sorted(p.name for p in folder.glob(f"*{EXTENSION}") if p.name not in known)
     return [folder / name for name in names if entry_refusal(folder, name) is None]
+
+
+# -- file work, run in the backup's writer thread ------------------------------------------------
+
+
+def _new_segment(
+    index: BackupIndex, folder: Path, name: str, start: float, frame: Any, fps: int
+) -> tuple[int, SegmentWriter]:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = unused(folder, name)
+    file_id = index.open_file(path.name, start)
+    return file_id, SegmentWriter(path, frame.width, frame.height, fps)
+
+
+def _save_progress(index: BackupIndex, seg: _Segment) -> None:
+    index.extend(seg.file_id, seg.start + seg.writer.duration, seg.writer.bytes)
+
+
+def _complete_segment(index: BackupIndex, seg: _Segment) -> None:
+    seg.writer.close()
+    index.complete(seg.file_id, seg.start + seg.writer.duration, seg.writer.path.stat().st_size)
+
+
+def _delete(storage: Storage, index: BackupIndex, doomed: list[tuple[int, str]]) -> None:
+    _unlink_all(storage, [name for _, name in doomed])
+    index.remove_files(file_id for file_id, _ in doomed)
 
 
 def _unlink_all(storage: Storage, names: list[str]) -> None:

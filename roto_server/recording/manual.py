@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from roto_server.device import rules
@@ -17,21 +17,9 @@ from roto_server.imaging.pipeline import StreamService
 
 from .container import EXTENSION, SegmentWriter
 from .names import file_name, unused
+from .writing import FileWorker, StorageFull, failure_reason
 
 log = logging.getLogger("roto.recording")
-
-
-def failure_reason(exc: OSError) -> str:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return "the storage is full"
-    if exc.errno in (errno.ENOENT, errno.EIO, errno.ENODEV, errno.ENXIO):
-        return "the storage was removed"
-    return f"writing failed ({exc.strerror or exc})"
-
-
-class StorageFull(OSError):
-    def __init__(self) -> None:
-        super().__init__(errno.ENOSPC, "storage full")
 
 
 class ManualRecorder:
@@ -65,7 +53,7 @@ class ManualRecorder:
         assert storage is not None
         self._storage_uuid = storage.uuid
         self._stop = asyncio.Event()
-        folder = self._storages.folder("recording", "recordings")
+        folder = storage.folder("recordings")  # created by the writer thread, not in this handler
         self._task = asyncio.get_running_loop().create_task(self._run(folder, storage.usage))
 
     def _storage_lost(self, uid: str) -> None:
@@ -85,7 +73,8 @@ class ManualRecorder:
                 await self._task
 
     # -- the recording loop ------------------------------------------------------------------
-    async def _run(self, folder: Any, usage: Any) -> None:
+    async def _run(self, folder: Path, usage: Any) -> None:
+        files = FileWorker("roto-recording")  # muxing waits for the storage there, never on the loop
         writer: SegmentWriter | None = None
         recorded, paused_total, pause_began, reported = 0.0, 0.0, None, -1
         budget = SpaceBudget(usage)
@@ -106,11 +95,15 @@ class ManualRecorder:
                         raise StorageFull()
                     if writer is None or writer.size != (frame.width, frame.height):
                         if writer is not None:
-                            writer.close()
-                        writer = self._open(folder, frame.width, frame.height)
-                    writer.write(frame.jpeg, frame.captured - paused_total)
+                            await files.post(writer.close)
+                        name = file_name(
+                            self._store["changeVideoName"], self._store["changePostName"], time.time(), EXTENSION
+                        )
+                        fps = self._store["recordingFps"]
+                        writer = await files.call(_open, folder, name, frame.width, frame.height, fps)
+                    await files.post(writer.write, frame.jpeg, frame.captured - paused_total)
                     budget.spend(len(frame.jpeg))
-                    recorded = writer.duration
+                    recorded = writer.duration  # as far as the writer thread has got; a frame behind at most
                     if int(recorded) != reported:
                         reported = int(recorded)
                         self._store.set_facts({"recordTime": reported})
@@ -120,12 +113,15 @@ class ManualRecorder:
         finally:
             if writer is not None:
                 with contextlib.suppress(OSError):
-                    writer.close()
+                    await files.call(writer.close)
                 log.info("recording closed: %s (%.1f s)", writer.path, writer.duration)
+            await files.close()
             self._storage_uuid = None
 
-    def _open(self, folder: Any, width: int, height: int) -> SegmentWriter:
-        name = file_name(self._store["changeVideoName"], self._store["changePostName"], time.time(), EXTENSION)
-        path = unused(folder, name)
-        log.info("recording to %s", path)
-        return SegmentWriter(path, width, height, self._store["recordingFps"])
+
+def _open(folder: Path, name: str, width: int, height: int, fps: int) -> SegmentWriter:
+    """Runs in the writer thread: finding an unused name and creating the file both touch the storage."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = unused(folder, name)
+    log.info("recording to %s", path)
+    return SegmentWriter(path, width, height, fps)
