@@ -181,7 +181,7 @@ async def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> 
     assert res.status == 200
     assert res.json["cam0Exists"] is True
     assert res.json["httpsCertificate"]["file"] == str(tmp_path / "https-cert.pem")
-    assert app.ctx.listeners.bound_ports() == {"http": None, "https": None}
+    assert app.ctx.listeners.bound_ports() == {"http": None, "https": None, "rtsp": None}
 
 
 class Loopback:

@@ -311,7 +311,7 @@ class StreamService:
     def _next_slot(self, worker: _Worker) -> _Processed | None:
         """The newest processed frame the worker has not seen, waiting for one; None when it should end."""
         with self._slot_ready:
-            while self._running and worker.running and (self._slot is None or self._slot.seq == worker.last):
+            while self._running and worker.running and not self._fresh_for(worker):
                 self._slot_ready.wait(timeout=0.5)
             item = self._slot
             if item is None or not (self._running and worker.running):
@@ -319,6 +319,21 @@ class StreamService:
             item.taken = True
             self._slot_ready.notify_all()
             return item
+
+    def _fresh_for(self, worker: _Worker) -> bool:
+        """Whether the slot holds a frame the worker should encode (call with the slot lock held).
+
+        A frame begun before the worker started was rendered for an earlier demand, maybe with older
+        settings; it is let go (taken) so the producer renders the next one at once.
+        """
+        slot = self._slot
+        if slot is None or slot.seq == worker.last:
+            return False
+        if slot.begun < worker.since:
+            slot.taken = True
+            self._slot_ready.notify_all()
+            return False
+        return True
 
     def process(self, s: proc.ImagingSettings, t: float, size: tuple[int, int] | None = None) -> np.ndarray:
         """One frame from the live settings at ``size`` (default: the stream's own size).
@@ -378,6 +393,7 @@ class _Worker:
         self.running = True
         self.last = 0
         self.last_sent = 0.0
+        self.since = time.monotonic()  # frames begun earlier were meant for an earlier demand
         self.keyframe_wanted = False
         self.encoder: H264Encoder | None = None
         self.started = 0.0

@@ -33,6 +33,9 @@ class Serving(Protocol):
 
 
 class ListenerKind(Protocol):
+    """A kind may also offer ``paths`` (what connectionUrls lists under each base URL, default "/api") and
+    ``status()`` (more facts for its ``<kind>Status`` while it serves)."""
+
     name: str  # "http": its variables are httpOn, httpPort and httpStatus
     schemes: tuple[str, ...]  # URL schemes served on its port, for connectionUrls
 
@@ -266,9 +269,20 @@ class Listeners:
             if port is None:
                 facts[f"{name}Status"] = {"running": False, "reason": listener.failure or f"{name}On is false"}
             else:
-                facts[f"{name}Status"] = {"running": True, "port": port, "address": self.host}
-        facts["connectionUrls"] = {scheme: [f"{u}/api" for u in urls] for scheme, urls in self.urls().items()}
+                status = getattr(listener.kind, "status", None)
+                extra = status() if status is not None else {}
+                facts[f"{name}Status"] = {"running": True, "port": port, "address": self.host, **extra}
+        facts["connectionUrls"] = self.connection_urls()
         self.store.set_facts(facts)
+
+    def connection_urls(self) -> dict[str, list[str]]:
+        """Per scheme, what a client opens: the API under HTTP(S) and WS(S), the streams under RTSP."""
+        paths = {
+            scheme: getattr(lst.kind, "paths", ("/api",))
+            for lst in self.listeners.values()
+            for scheme in lst.kind.schemes
+        }
+        return {scheme: [f"{u}{p}" for u in urls for p in paths[scheme]] for scheme, urls in self.urls().items()}
 
 
 def _why(exc: OSError) -> str:
