@@ -373,9 +373,11 @@ class StreamService:
         if bus is not None:
             bus.publish(frame)
 
-    def _publish_unit(self, key: RenditionKey, unit: AccessUnit) -> None:
+    def _publish_unit(self, key: RenditionKey, unit: AccessUnit, worker: _Worker) -> None:
         feed = self._feeds.get(key)
-        if feed is not None:
+        # a worker that lost its readers may still finish a frame after its successor started: its encoder's
+        # frames would break the successor's stream (other SPS, other timestamps)
+        if feed is not None and self._workers.get(key) is worker:
             feed.publish(unit)
 
     def _deliver(self, callback: Callable[..., None], *args: object) -> None:
@@ -442,7 +444,7 @@ class _Worker:
         captured_at = item.begun
         for unit in encoder.encode(frame, item.begun - self.started, captured_at):
             self.service._count(self.key)
-            self.service._deliver(self.service._publish_unit, self.key, unit)
+            self.service._deliver(self.service._publish_unit, self.key, unit, self)
 
 
 def render_rendition(

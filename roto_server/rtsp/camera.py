@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import av
 import cv2
@@ -105,8 +106,15 @@ class CameraSource:
             await asyncio.to_thread(frames.close)
 
 
+def _reopened(opened: OpenFile) -> BinaryIO:
+    """A file object of its own over the library's descriptor, from the start (a dup shares the offset)."""
+    handle = os.fdopen(os.dup(opened.fd), "rb")
+    handle.seek(0)
+    return handle
+
+
 def _probe(opened: OpenFile) -> _Recording:
-    with contextlib.closing(os.fdopen(os.dup(opened.fd), "rb")) as handle, av.open(handle) as container:
+    with contextlib.closing(_reopened(opened)) as handle, av.open(handle) as container:
         video = container.streams.video[0]
         rate = float(video.average_rate or video.guessed_rate or 25)
         duration = float(container.duration / av.time_base) if container.duration else None
@@ -138,7 +146,7 @@ def _recording_frames(recording: _Recording) -> Iterator[EncodedFrame]:
     encoder = H264Encoder(recording.width, recording.height, recording.fps) if _transcoded(recording) else None
     with (
         contextlib.closing(recording.file),
-        contextlib.closing(os.fdopen(os.dup(recording.file.fd), "rb")) as handle,
+        contextlib.closing(_reopened(recording.file)) as handle,
         av.open(handle) as container,
     ):
         video = container.streams.video[0]

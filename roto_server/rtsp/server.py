@@ -176,6 +176,7 @@ class RtspServer:
             writer.close()
 
     def _refuse(self, connection: _Connection, error: ProtocolError) -> None:
+        log.info("RTSP refused from %s: %s %s", connection.peer, error.status, error.reason)
         headers = [("CSeq", str(error.cseq))] if error.cseq is not None else []
         headers += [("X-Reason", error.reason), ("Content-Type", "text/plain")]
         connection.send(Response(error.status, Headers(tuple(headers)), f"{error.reason}\r\n".encode()).serialize())
