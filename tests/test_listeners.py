@@ -147,6 +147,7 @@ def test_a_port_taken_at_start_stops_the_start_with_the_reason(tmp_path: Path) -
         taken = squatter.getsockname()[1]
         command = [sys.executable, "-m", "roto_server", "--host", "127.0.0.1", "--data-dir", str(tmp_path)]
         command += ["--http-port", str(taken), "--api-token", TOKEN, "--admin-password", ADMIN_PASSWORD]
+        command += ["--rtsp-port", "0"]  # RTSP serving alone would not make the unit reachable for its API
         out = subprocess.run(
             command,
             capture_output=True,

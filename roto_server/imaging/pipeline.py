@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -43,6 +44,9 @@ from .scene import HeadView
 from .sources import FrameSource
 
 log = logging.getLogger("roto.pipeline")
+
+# for latency measurements only (scripts/bench_rtsp.py): draw the render time into every frame's top left corner
+FRAME_CODE = os.environ.get("ROTO_FRAME_CODE", "") == "1"
 
 MIN_PREVIEW_WIDTH = 32
 MAX_RENDITIONS = 8
@@ -288,6 +292,8 @@ class StreamService:
                     default=settings.size,
                 )
                 frame = self.process(settings, time.monotonic(), size)
+                if FRAME_CODE:
+                    draw_time_code(frame, time.monotonic())
             except Exception:
                 log.exception("frame processing failed")
                 time.sleep(0.1)
@@ -465,3 +471,24 @@ def render_rendition(
             out = frame.copy()
         proc.stamp(out, text)
     return out
+
+
+CODE_BITS = 32
+CODE_CELL = 16  # pixels a bit, big enough to survive JPEG and H.264 at any quality
+
+
+def draw_time_code(frame: np.ndarray, monotonic: float) -> None:
+    """Milliseconds of the monotonic clock (mod 2**32) as black/white cells along the top edge, MSB first."""
+    value = int(monotonic * 1000) & (2**CODE_BITS - 1)
+    for bit in range(CODE_BITS):
+        on = (value >> (CODE_BITS - 1 - bit)) & 1
+        frame[:CODE_CELL, bit * CODE_CELL : (bit + 1) * CODE_CELL] = 255 if on else 0
+
+
+def read_time_code(frame: np.ndarray) -> int:
+    """The value draw_time_code put into a decoded frame (BGR or grey), read at the centre of each cell."""
+    value = 0
+    for bit in range(CODE_BITS):
+        cell = frame[4 : CODE_CELL - 4, bit * CODE_CELL + 4 : (bit + 1) * CODE_CELL - 4]
+        value = (value << 1) | int(cell.mean() > 128)
+    return value

@@ -153,7 +153,8 @@ class Listeners:
         """Bind every switched-on listener.
 
         One that cannot listen is logged and reported in its status while the others serve; only
-        when none can, ListenerError names them all (a unit nobody can reach should not start).
+        when no listener of the API (HTTP, HTTPS) can, ListenerError names them all: a unit whose
+        API nobody can reach should not start, even if its RTSP server could.
         """
         if self._bound:
             return
@@ -164,7 +165,8 @@ class Listeners:
             except OSError as exc:
                 listener.failure = f"cannot listen on {self.host}:{listener.port}: {_why(exc)}"
                 failures.append(f"{listener.kind.name.upper()}: {listener.failure}")
-        if failures and all(listener.bound_port is None for listener in self.listeners.values()):
+        api = [lst for lst in self.listeners.values() if getattr(lst.kind, "serves_api", True)]
+        if failures and all(listener.bound_port is None for listener in api):
             raise ListenerError("; ".join(failures))
         for failure in failures:
             log.error("%s; the other listeners serve", failure)

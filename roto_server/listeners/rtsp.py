@@ -23,6 +23,7 @@ class RtspKind:
     name = "rtsp"
     schemes: tuple[str, ...] = ("rtsp",)
     paths = PATHS  # what connectionUrls lists per base URL
+    serves_api = False  # a unit reachable only over RTSP could not be configured: it must not start so
 
     def __init__(self, source: MediaSource, gate: Gate, store: StateStore, max_playing: int = DEFAULT_MAX_PLAYING):
         self.source = source

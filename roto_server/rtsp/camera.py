@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import os
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Generator, Mapping
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -114,7 +114,7 @@ def _reopened(opened: OpenFile) -> BinaryIO:
 
 
 def _probe(opened: OpenFile) -> _Recording:
-    with contextlib.closing(_reopened(opened)) as handle, av.open(handle) as container:
+    with contextlib.closing(_reopened(opened)) as handle, av.open(handle, "r") as container:
         video = container.streams.video[0]
         rate = float(video.average_rate or video.guessed_rate or 25)
         duration = float(container.duration / av.time_base) if container.duration else None
@@ -141,20 +141,20 @@ def _recording_description(recording: _Recording) -> StreamDescription:
     return StreamDescription((track,), title="roto recording", duration=recording.duration)
 
 
-def _recording_frames(recording: _Recording) -> Iterator[EncodedFrame]:
+def _recording_frames(recording: _Recording) -> Generator[EncodedFrame, None, None]:
     """The file's frames with their pts (from 0); blocking, so the caller pulls each one in a thread."""
     encoder = H264Encoder(recording.width, recording.height, recording.fps) if _transcoded(recording) else None
     with (
         contextlib.closing(recording.file),
         contextlib.closing(_reopened(recording.file)) as handle,
-        av.open(handle) as container,
+        av.open(handle, "r") as container,
     ):
         video = container.streams.video[0]
         first: float | None = None
         for packet in container.demux(video):
             if packet.pts is None or not packet.size:
                 continue
-            seconds = float(packet.pts * video.time_base)
+            seconds = float(packet.pts * (video.time_base or 0))
             first = seconds if first is None else first
             pts, jpeg = seconds - first, bytes(packet)
             if encoder is None:
