@@ -158,6 +158,10 @@ class StreamService:
         width = max(MIN_PREVIEW_WIDTH, min(width, full)) // 8 * 8
         return (kind, None if width >= full else width)
 
+    def params_of(self, kind: str) -> proc.RenditionParams:
+        """Size, fps, quality and stamps a kind of rendition has under the live settings."""
+        return self._params(kind, self._settings())
+
     @staticmethod
     def _params(kind: str, settings: proc.ImagingSettings) -> proc.RenditionParams:
         if kind == BACKUP:

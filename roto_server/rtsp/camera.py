@@ -67,7 +67,7 @@ class CameraSource:
             await frames.aclose()
         sets = ParameterSets.from_nal_units(first.units)
         fmtp = sets.fmtp() if sets else "packetization-mode=1"
-        fps = float(self.stream._params(name, self.stream._settings()).fps)
+        fps = float(self.stream.params_of(name).fps)
         track = TrackDescription(96, "H264", fmtp=fmtp, width=first.width, height=first.height, fps=fps)
         return StreamDescription((track,), title=f"roto {name}")
 
