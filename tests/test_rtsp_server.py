@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import av
 import cv2
@@ -225,9 +226,10 @@ def test_wrong_passwords_count_towards_the_same_lockout_as_http(server: ServerPr
 # --- limits and state ------------------------------------------------------------------------------------
 
 
-def start_raw_player(server: ServerProcess) -> RawClient:
+def start_raw_player(server: ServerProcess, path: str = "stream1") -> RawClient:
     basic = "Basic " + base64.b64encode(f"{USER}:{server.token}".encode()).decode()
     client = RawClient(rtsp_port(server))
+    client.url = client.url.replace("/stream1", f"/{path}")
     play_raw(client, lambda method, uri: basic)
     return client
 
@@ -253,6 +255,22 @@ def test_one_more_than_the_limit_gets_453_while_the_others_play(server: ServerPr
         for player in players:
             player.close()
     wait_for(lambda: server.state("rtspStatus")["rtspStatus"].get("playing") == 0, timeout=10, what="sessions gone")
+
+
+def test_at_the_default_limit_the_eleventh_session_gets_453(tmp_path: Path) -> None:
+    fresh = ServerProcess(tmp_path / "data")  # --rtsp-max-sessions not given: 10
+    players: list[RawClient] = []
+    try:
+        players = [start_raw_player(fresh, "stream2") for _ in range(10)]
+        assert fresh.state("rtspStatus")["rtspStatus"]["playing"] == 10
+        refused = ffprobe(url(fresh, "stream2"), "tcp")
+        assert refused.returncode != 0 and "453" in refused.stderr
+        players[0].pending.clear()
+        assert isinstance(players[0].next(InterleavedFrame), InterleavedFrame)
+    finally:
+        for player in players:
+            player.close()
+        fresh.stop()
 
 
 def test_urls_are_listed(server: ServerProcess) -> None:
