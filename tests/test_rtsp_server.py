@@ -10,7 +10,7 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 
 import av
@@ -19,8 +19,11 @@ import numpy as np
 import pytest
 import requests
 
+from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtsp.messages import InterleavedFrame
+from roto_server.protocols.rtsp.sdp import StreamDescription
 from tests.media_files import wait_for
+from tests.rtsp_source import ServerThread
 from tests.server_process import ServerProcess
 from tests.test_rtsp_engine import RawClient, decoded_frames, ffprobe, gstreamer_has
 
@@ -273,6 +276,14 @@ def test_at_the_default_limit_the_eleventh_session_gets_453(tmp_path: Path) -> N
         fresh.stop()
 
 
+def test_anonymous_plays_only_while_anonymous_read_is_on(tmp_path: Path) -> None:
+    open_unit = ServerProcess(tmp_path / "data", ["--anonymous-read"])
+    try:
+        assert size_of(probe(url(open_unit, "stream2", credentials=False))) == SUB
+    finally:
+        open_unit.stop()
+
+
 def test_urls_are_listed(server: ServerProcess) -> None:
     port = rtsp_port(server)
     urls = server.state("connectionUrls")["connectionUrls"]["rtsp"]
@@ -322,6 +333,11 @@ def test_recording_plays_a_recording_the_test_made(server: ServerProcess) -> Non
     frames = decoded_frames(url(server, "recording"), 10_000)  # ends with the file
     assert frames >= 30
     assert time.monotonic() - started >= 1.5  # paced in real time, not as fast as the file reads
+    listed = requests.get(server.url("/api/recordings"), params={"token": server.token}, timeout=10).json()
+    [made] = [r for r in listed["data"]["recordings"] if r["type"] == "recording"]
+    assert decoded_frames(url(server, f"recording?id={made['id']}"), 5) == 5
+    missing = ffprobe(url(server, "recording?id=nothing.r.here"), "tcp")
+    assert missing.returncode != 0 and "404" in missing.stderr
 
 
 def test_rtsp_on_false_closes_the_listener_at_run_time(server: ServerProcess) -> None:
@@ -332,3 +348,34 @@ def test_rtsp_on_false_closes_the_listener_at_run_time(server: ServerProcess) ->
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     assert "rtsp" not in server.state("connectionUrls")["connectionUrls"]
+
+
+class FailingSource:
+    """A source whose stream breaks at once, as a recording that cannot be read would."""
+
+    def __init__(self, description: StreamDescription) -> None:
+        self.description = description
+
+    async def describe(self, path: str, query: Mapping[str, str]) -> StreamDescription | None:
+        return self.description
+
+    async def frames(self, path: str, query: Mapping[str, str]) -> AsyncIterator[EncodedFrame]:
+        raise OSError("the file went away")
+        yield  # an async generator all the same
+
+
+def test_a_stream_that_fails_ends_its_session_and_the_connection() -> None:
+    with ServerThread() as rtsp:
+        rtsp.server.source = FailingSource(rtsp.source.descriptions["stream1"])
+        client = RawClient(rtsp.server.port)
+        try:
+            assert client.request("DESCRIBE", client.url).status == 200
+            transport = "RTP/AVP/TCP;unicast;interleaved=0-1"
+            assert client.request("SETUP", client.url + "/trackID=0", Transport=transport).status == 200
+            assert client.request("PLAY", client.url).status == 200
+            client.sock.settimeout(5)
+            # the player learns at once instead of waiting for pictures that never come
+            assert client.sock.recv(65536) == b""
+        finally:
+            client.close()
+        assert rtsp.call(lambda: len(rtsp.server.table.sessions)) == 0
