@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 import requests
 
+from roto_server.config import parse_config
 from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtsp.messages import InterleavedFrame
 from roto_server.protocols.rtsp.sdp import StreamDescription
@@ -379,3 +380,20 @@ def test_a_stream_that_fails_ends_its_session_and_the_connection() -> None:
         finally:
             client.close()
         assert rtsp.call(lambda: len(rtsp.server.table.sessions)) == 0
+
+
+def test_rtsp_flags_and_their_variables() -> None:
+    assert parse_config([], {}).rtsp_port is None  # the stored rtspOn/rtspPort apply
+    config = parse_config([], {"ROTO_RTSP_PORT": "9554", "ROTO_RTSP_MAX_SESSIONS": "4"})
+    assert (config.rtsp_port, config.rtsp_max_sessions) == (9554, 4)
+    assert parse_config(["--rtsp-port", "0"], {"ROTO_RTSP_PORT": "9554"}).rtsp_port == 0
+
+
+def test_bad_rtsp_flags_are_refused_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad, message in (
+        (["--rtsp-port", "70000"], "--rtsp-port must be between 0 and 65535"),
+        (["--rtsp-max-sessions", "0"], "--rtsp-max-sessions must be at least 1"),
+    ):
+        with pytest.raises(SystemExit):
+            parse_config(bad, {})
+        assert message in capsys.readouterr().err
