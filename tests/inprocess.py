@@ -65,7 +65,8 @@ class InProcessServer:
         if credentials:
             argv += ["--api-token", TOKEN, "--admin-password", ADMIN_PASSWORD]
         # as ServerProcess: tests poll freely; the rate-limit tests pass their limits as flags
-        config = parse_config(argv, {**os.environ, "ROTO_RATE_LIMIT_HTTP": "0", **(env or {})})
+        # no fixed ports in tests: RTSP (on by default, 8554) picks a free one like HTTP
+        config = parse_config(argv, {**os.environ, "ROTO_RATE_LIMIT_HTTP": "0", "ROTO_RTSP_PORT": "0", **(env or {})})
         self.app: Sanic = create_app(config, name=f"roto_test_{next(_names)}")
         self.app.ctx.listeners.bind()  # the port is known before anything runs
         port = self.app.ctx.listeners.bound_ports()["http"]

@@ -152,7 +152,7 @@ def register(reg: Registry) -> None:
         rows = [
             ("HTTP", call.web_ports.get("http")),
             ("HTTPS", call.web_ports.get("https")),
-            ("RTSP", int(call.store["rtspPort"]) if call.store["rtspOn"] else None),
+            ("RTSP", call.rtsp_port),
         ]
         configured = {"HTTP": call.store["httpPort"], "HTTPS": call.store["httpsPort"], "RTSP": call.store["rtspPort"]}
         return el(

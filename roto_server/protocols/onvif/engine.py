@@ -37,6 +37,14 @@ class Call:
     def url(self, service: str) -> str:
         return self.base + PATHS[service]
 
+    @property
+    def rtsp_port(self) -> int | None:
+        """The port RTSP really serves on (it may differ from rtspPort, e.g. --rtsp-port 0); None while off."""
+        status = self.store["rtspStatus"]
+        if isinstance(status, Mapping) and status.get("running") and isinstance(status.get("port"), int):
+            return int(status["port"])
+        return None
+
     def write(self, changes: list[Set]) -> None:
         """Apply writes through the store; a refusal becomes ter:InvalidArgVal naming the variable."""
         result = self.store.apply(changes, self.role)

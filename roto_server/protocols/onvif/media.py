@@ -209,7 +209,8 @@ def register(reg: Registry) -> None:
         protocol = child_text(body, "StreamSetup", "Transport", "Protocol") or "RTSP"
         if protocol not in ("RTSP", "UDP", "TCP"):
             raise Fault("ter:InvalidStreamSetup", f"Transport Protocol {protocol!r}: RTSP, UDP or TCP (over RTSP)")
-        uri = f"rtsp://{_host(call.address)}:{int(call.store['rtspPort'])}{p.path}"
+        port = call.rtsp_port or int(call.store["rtspPort"])  # while RTSP is off, where it will serve once on
+        uri = f"rtsp://{_host(call.address)}:{port}{p.path}"
         return el("trt:GetStreamUriResponse", _media_uri(uri))
 
     @add("media", "GetSnapshotUri", "read")
