@@ -60,6 +60,8 @@ def _print_banner(app: Sanic, config: ServerConfig) -> None:
     ):
         for url in urls.get(scheme, []):
             lines.append(f"  {label + ':':<19}{url}/api")
+    for url in urls.get("rtsp", []):
+        lines.append(f"  {'RTSP:':<19}{url}/stream1  {url}/stream2  {url}/recording")
     base = (urls.get("http") or urls["https"])[0]
     lines.append(f"  web page:          {base}/")
     lines.append(f"  camera:            {base}/camera.jpeg  {base}/camera.mjpeg")

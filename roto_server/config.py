@@ -39,6 +39,8 @@ class ServerConfig:
     tls_key: Path | None = None
     metrics_open: bool = False  # GET /metrics without credentials from anywhere
     discovery: bool = True  # answer WS-Discovery probes (ONVIF) on UDP 3702
+    rtsp_port: int | None = None  # given: RTSP on, on this port; None: the stored rtspOn/rtspPort
+    rtsp_max_sessions: int = 10  # playing sessions at once; one more gets 453
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -83,6 +85,23 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="PORT",
         help="serve HTTPS (and WSS) on this port, switching httpsOn on; 0 picks a free one. Default: the stored "
         "httpsOn and httpsPort settings, off and 8443 out of the box (ROTO_HTTPS_PORT)",
+    )
+    rtsp_env = env("ROTO_RTSP_PORT")
+    parser.add_argument(
+        "--rtsp-port",
+        type=int,
+        default=int(rtsp_env) if rtsp_env else None,
+        metavar="PORT",
+        help="serve RTSP (/stream1, /stream2, /recording) on this port, switching rtspOn on; 0 picks a free one. "
+        "Default: the stored rtspOn and rtspPort settings, on and 8554 out of the box (ROTO_RTSP_PORT)",
+    )
+    parser.add_argument(
+        "--rtsp-max-sessions",
+        type=int,
+        default=int(env("ROTO_RTSP_MAX_SESSIONS") or 10),
+        metavar="N",
+        help="RTSP sessions that may play at once; one more is refused with 453 (ROTO_RTSP_MAX_SESSIONS, "
+        "default %(default)s)",
     )
     parser.add_argument(
         "--tls-cert",
@@ -203,6 +222,10 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         parser.error(f"--http-port must be between 0 and 65535, got {args.http_port}")
     if args.https_port is not None and not 0 <= args.https_port <= 65535:
         parser.error(f"--https-port must be between 0 and 65535, got {args.https_port}")
+    if args.rtsp_port is not None and not 0 <= args.rtsp_port <= 65535:
+        parser.error(f"--rtsp-port must be between 0 and 65535, got {args.rtsp_port}")
+    if args.rtsp_max_sessions < 1:
+        parser.error(f"--rtsp-max-sessions must be at least 1, got {args.rtsp_max_sessions}")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together: give both or neither")
     return ServerConfig(
@@ -223,6 +246,8 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         tls_key=Path(args.tls_key) if args.tls_key else None,
         metrics_open=args.metrics_open,
         discovery=args.discovery,
+        rtsp_port=args.rtsp_port,
+        rtsp_max_sessions=args.rtsp_max_sessions,
     )
 
 

@@ -54,8 +54,9 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            # tests poll freely; the limits have their own tests, which pass --rate-limit-http (flags win)
-            env={**os.environ, "ROTO_RATE_LIMIT_HTTP": "0", **(env or {})},
+            # tests poll freely; the limits have their own tests, which pass --rate-limit-http (flags win);
+            # RTSP (on by default, stored port 8554) takes a free port, as no test may bind a fixed one
+            env={**os.environ, "ROTO_RATE_LIMIT_HTTP": "0", "ROTO_RTSP_PORT": "0", **(env or {})},
         )
         self.port = self._wait_for_port()
         threading.Thread(target=self._drain, daemon=True).start()

@@ -143,11 +143,12 @@ def test_curl_examples_from_the_spec(shared_server: ServerProcess) -> None:
 
 
 def test_admin_only_settings_need_the_admin(server: ServerProcess) -> None:
-    res = server.post({"rtspPort": 9554, "mjpgStreamIsOpen": True})
-    assert res.json() == {"rtspPort": 554, "mjpgStreamIsOpen": False}
+    # httpsPort while HTTPS is off: an admin-only setting whose write binds no fixed port
+    res = server.post({"httpsPort": 9443, "mjpgStreamIsOpen": True})
+    assert res.json() == {"httpsPort": 8443, "mjpgStreamIsOpen": False}
     assert "admin" in res.headers["X-Roto-Notices"]
-    res = server.post({"rtspPort": 9554, "mjpgStreamIsOpen": True}, auth=("admin", server.admin_password))
-    assert res.json() == {"rtspPort": 9554, "mjpgStreamIsOpen": True}
+    res = server.post({"httpsPort": 9443, "mjpgStreamIsOpen": True}, auth=("admin", server.admin_password))
+    assert res.json() == {"httpsPort": 9443, "mjpgStreamIsOpen": True}
 
 
 def test_head_temperatures_and_rotation_are_live(shared_server: ServerProcess) -> None:

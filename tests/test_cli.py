@@ -103,6 +103,7 @@ def test_stored_http_port_is_used_at_the_next_start(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env={**os.environ, "ROTO_RTSP_PORT": "0"},  # RTSP's stored port is a fixed one (8554)
     )
     try:
         assert proc.stdout is not None

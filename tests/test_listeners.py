@@ -147,6 +147,7 @@ def test_a_port_taken_at_start_stops_the_start_with_the_reason(tmp_path: Path) -
         taken = squatter.getsockname()[1]
         command = [sys.executable, "-m", "roto_server", "--host", "127.0.0.1", "--data-dir", str(tmp_path)]
         command += ["--http-port", str(taken), "--api-token", TOKEN, "--admin-password", ADMIN_PASSWORD]
+        command += ["--rtsp-port", "0"]  # RTSP serving alone would not make the unit reachable for its API
         out = subprocess.run(
             command,
             capture_output=True,
@@ -181,7 +182,7 @@ async def test_create_app_builds_the_whole_device_in_process(tmp_path: Path) -> 
     assert res.status == 200
     assert res.json["cam0Exists"] is True
     assert res.json["httpsCertificate"]["file"] == str(tmp_path / "https-cert.pem")
-    assert app.ctx.listeners.bound_ports() == {"http": None, "https": None}
+    assert app.ctx.listeners.bound_ports() == {"http": None, "https": None, "rtsp": None}
 
 
 class Loopback:

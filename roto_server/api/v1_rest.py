@@ -67,7 +67,7 @@ def install(app: Sanic) -> None:
                     "recording": True,
                     "visualBackup": True,
                     "auth": ["basic", "digest", "bearer", "cookie", "query-token"],
-                    "rtsp": False,
+                    "rtsp": True,
                     "webrtc": False,
                     "onvif": False,
                 },
@@ -134,6 +134,7 @@ def install(app: Sanic) -> None:
                     "preview": f"{base}/camera.mjpeg?width=320",
                 },
                 {"name": "jpeg", "url": f"{base}/camera.jpeg", "type": "image/jpeg"},
+                *_rtsp_streams(s, request.host),
             ]
         )
 
@@ -309,3 +310,18 @@ def install(app: Sanic) -> None:
                 "write": [v.name for v in catalogue.values() if v.may_write(role)],
             }
         )
+
+
+def _rtsp_streams(s: Any, http_host: str) -> list[dict[str, Any]]:
+    """The RTSP URLs on the host name the client used for HTTP, while the RTSP listener serves."""
+    status = s["rtspStatus"]
+    if not status.get("running"):
+        return []
+    host = http_host.rsplit(":", 1)[0] if not http_host.endswith("]") else http_host
+    base = f"rtsp://{host}:{status['port']}"
+    main = {"resolution": s["recordingResolution"], "fps": s["recordingFps"]}
+    return [
+        {"name": "rtsp-stream1", "url": f"{base}/stream1", "type": "video/H264", **main},
+        {"name": "rtsp-stream2", "url": f"{base}/stream2", "type": "video/H264", "resolution": "640x360"},
+        {"name": "rtsp-recording", "url": f"{base}/recording", "type": "video/JPEG"},
+    ]

@@ -1,5 +1,9 @@
 """HTTP Digest authentication (RFC 7616): MD5 and SHA-256, qop=auth, expiring nonces. No I/O.
 
+Responses without qop (the RFC 2069 form) are accepted too, since many RTSP clients (ffmpeg, GStreamer, NVRs)
+send none; they carry no nonce count, so within a nonce's lifetime such a response can be replayed for the
+same method and URI, which is what those clients need (they reuse one nonce for the whole session).
+
 Nonces are self-checking (a timestamp and its HMAC under a per-process secret), so no
 table of issued nonces is needed; only the highest nonce count seen per nonce is kept,
 in a bounded map, to refuse replayed requests.
@@ -79,9 +83,10 @@ class DigestAuth:
             raise DigestError(f"unsupported Digest algorithm {algorithm}; use SHA-256 or MD5")
         if p.get("realm") != self.realm:
             raise DigestError("Digest realm does not match")
-        if p.get("qop") != "auth" or not p.get("nc") or not p.get("cnonce"):
-            raise DigestError("Digest needs qop=auth with nc and cnonce")
-        if not NONCE_COUNT.fullmatch(p["nc"]):
+        legacy = "qop" not in p  # RFC 2069: no qop, nc or cnonce
+        if not legacy and (p.get("qop") != "auth" or not p.get("nc") or not p.get("cnonce")):
+            raise DigestError("Digest needs qop=auth with nc and cnonce, or no qop at all")
+        if not legacy and not NONCE_COUNT.fullmatch(p["nc"]):
             raise DigestError("Digest nc must be the nonce count in hexadecimal, e.g. 00000001")
         if p.get("uri") != uri:
             raise DigestError("Digest uri does not match the request")
@@ -96,9 +101,14 @@ class DigestAuth:
             raise DigestError("Digest nonce expired", stale=True)
         ha1 = hash_(f"{request.username}:{self.realm}:{password}".encode())
         ha2 = hash_(f"{method}:{uri}".encode())
-        expected = hash_(f"{ha1}:{nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}".encode())
+        if legacy:
+            expected = hash_(f"{ha1}:{nonce}:{ha2}".encode())
+        else:
+            expected = hash_(f"{ha1}:{nonce}:{p['nc']}:{p['cnonce']}:auth:{ha2}".encode())
         if not hmac.compare_digest(expected, p.get("response", "")):
             raise DigestError("wrong user name or password")
+        if legacy:
+            return
         count = int(p["nc"], 16)
         if count <= self._counts.get(nonce, 0):
             raise DigestError("Digest nonce count reused (a replayed request)")

@@ -155,5 +155,4 @@ def static_facts() -> dict[str, Any]:
         "swVersion": __version__,
         "systemDescription": system_description(),
         "ntpStatus": {"synchronised": False, "reason": "roto does not run an NTP client; the host clock is used as is"},
-        "rtspStatus": {"running": False, "reason": "the RTSP server is not part of roto yet"},
     }

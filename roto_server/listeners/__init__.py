@@ -33,6 +33,9 @@ class Serving(Protocol):
 
 
 class ListenerKind(Protocol):
+    """A kind may also offer ``paths`` (what connectionUrls lists under each base URL, default "/api") and
+    ``status()`` (more facts for its ``<kind>Status`` while it serves)."""
+
     name: str  # "http": its variables are httpOn, httpPort and httpStatus
     schemes: tuple[str, ...]  # URL schemes served on its port, for connectionUrls
 
@@ -150,7 +153,8 @@ class Listeners:
         """Bind every switched-on listener.
 
         One that cannot listen is logged and reported in its status while the others serve; only
-        when none can, ListenerError names them all (a unit nobody can reach should not start).
+        when no listener of the API (HTTP, HTTPS) can, ListenerError names them all: a unit whose
+        API nobody can reach should not start, even if its RTSP server could.
         """
         if self._bound:
             return
@@ -161,7 +165,8 @@ class Listeners:
             except OSError as exc:
                 listener.failure = f"cannot listen on {self.host}:{listener.port}: {_why(exc)}"
                 failures.append(f"{listener.kind.name.upper()}: {listener.failure}")
-        if failures and all(listener.bound_port is None for listener in self.listeners.values()):
+        api = [lst for lst in self.listeners.values() if getattr(lst.kind, "serves_api", True)]
+        if failures and all(listener.bound_port is None for listener in api):
             raise ListenerError("; ".join(failures))
         for failure in failures:
             log.error("%s; the other listeners serve", failure)
@@ -266,9 +271,20 @@ class Listeners:
             if port is None:
                 facts[f"{name}Status"] = {"running": False, "reason": listener.failure or f"{name}On is false"}
             else:
-                facts[f"{name}Status"] = {"running": True, "port": port, "address": self.host}
-        facts["connectionUrls"] = {scheme: [f"{u}/api" for u in urls] for scheme, urls in self.urls().items()}
+                status = getattr(listener.kind, "status", None)
+                extra = status() if status is not None else {}
+                facts[f"{name}Status"] = {"running": True, "port": port, "address": self.host, **extra}
+        facts["connectionUrls"] = self.connection_urls()
         self.store.set_facts(facts)
+
+    def connection_urls(self) -> dict[str, list[str]]:
+        """Per scheme, what a client opens: the API under HTTP(S) and WS(S), the streams under RTSP."""
+        paths = {
+            scheme: getattr(lst.kind, "paths", ("/api",))
+            for lst in self.listeners.values()
+            for scheme in lst.kind.schemes
+        }
+        return {scheme: [f"{u}{p}" for u in urls for p in paths[scheme]] for scheme, urls in self.urls().items()}
 
 
 def _why(exc: OSError) -> str:

@@ -14,9 +14,11 @@ from sanic.server.async_server import AsyncioServer
 
 from roto_server.config import ServerConfig
 from roto_server.device.store import StateStore
+from roto_server.rtsp.camera import CameraSource
 from roto_server.tls import device_certificate, operator_certificate
 
 from . import ListenerKind, Listeners, Serving, tcp_bind
+from .rtsp import RtspKind
 
 log = logging.getLogger("roto.listeners")
 
@@ -78,14 +80,20 @@ def web_listeners(app: Sanic, config: ServerConfig) -> Listeners:
     else:
         cert = device_certificate(config.data_dir, store["hostname"], _addresses(store))
     store.set_facts({"httpsCertificate": cert.describe()})
-    switches = {"httpOn": config.http_port is not None, "httpsOn": config.https_port is not None}
+    switches = {
+        "httpOn": config.http_port is not None,
+        "httpsOn": config.https_port is not None,
+        "rtspOn": config.rtsp_port is not None,
+    }
     store.set_facts({name: True for name, given in switches.items() if given})  # a port flag switches it on
     if not (store["httpOn"] or store["httpsOn"]):
         log.warning("httpOn and httpsOn are both false, which would lock every client out: serving HTTP")
         store.set_facts({"httpOn": True})
-    kinds: list[ListenerKind] = [WebKind(app, "http"), WebKind(app, "https", cert.context())]
-    # the RTSP server (next issue) joins here as one more kind, driven by rtspOn/rtspPort/rtspStatus
-    return Listeners(store, config.host, kinds, {"http": config.http_port, "https": config.https_port})
+    device = app.ctx.device
+    rtsp = RtspKind(CameraSource(device.camera.stream, device.library), app.ctx.gate, store, config.rtsp_max_sessions)
+    kinds: list[ListenerKind] = [WebKind(app, "http"), WebKind(app, "https", cert.context()), rtsp]
+    ports = {"http": config.http_port, "https": config.https_port, "rtsp": config.rtsp_port}
+    return Listeners(store, config.host, kinds, ports)
 
 
 def _addresses(store: StateStore) -> list[str]:

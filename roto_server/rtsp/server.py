@@ -1,8 +1,8 @@
 """A thin asyncio RTSP server around the sans-IO SessionTable: TCP for requests and interleaved RTP,
 a pair of UDP sockets shared by all UDP sessions, and one RtpStreamer task per playing session.
 
-Not wired into roto-server yet: the next round plugs a MediaSource over the camera pipeline into it and lets
-the listeners service open and close it from `rtspOn`/`rtspPort`.
+roto-server runs it as the "rtsp" listener (roto_server/listeners/rtsp.py) over the camera's MediaSource
+(roto_server/rtsp/camera.py); tests also run it over a synthetic source.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from roto_server.protocols.rtp.packet import RtpError
 from roto_server.protocols.rtp.rtcp import ReceiverReport, SenderReport, parse_compound
@@ -94,14 +96,20 @@ class RtspServer:
         self._streams: dict[str, asyncio.Task[None]] = {}
         self._connections: set[_Connection] = set()
         self._reaper: asyncio.Task[None] | None = None
+        self.on_sessions: Callable[[], None] | None = None  # told after anything that may change the sessions
 
     @property
     def port(self) -> int:
         assert self._server is not None, "start() first"
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.requested_port)
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Serve on ``sock`` (already listening) or bind host:port; UDP binds on the same address."""
+        if sock is not None:
+            self.host = str(sock.getsockname()[0])
+            self._server = await asyncio.start_server(self._serve, sock=sock)
+        else:
+            self._server = await asyncio.start_server(self._serve, self.host, self.requested_port)
         if self.udp:
             self.table.udp_server_ports = await self._open_udp_pair()
         self._reaper = asyncio.create_task(self._expire_sessions())
@@ -168,6 +176,7 @@ class RtspServer:
             writer.close()
 
     def _refuse(self, connection: _Connection, error: ProtocolError) -> None:
+        log.info("RTSP refused from %s: %s %s", connection.peer, error.status, error.reason)
         headers = [("CSeq", str(error.cseq))] if error.cseq is not None else []
         headers += [("X-Reason", error.reason), ("Content-Type", "text/plain")]
         connection.send(Response(error.status, Headers(tuple(headers)), f"{error.reason}\r\n".encode()).serialize())
@@ -187,6 +196,8 @@ class RtspServer:
         )
         connection.send(outcome.response.serialize())
         self._apply(outcome.events)
+        if request.method in ("SETUP", "PLAY", "PAUSE", "TEARDOWN"):
+            self._sessions_changed()
         # a client that pipelines requests without reading the answers is held back here, not buffered for
         await connection.writer.drain()
 
@@ -208,7 +219,33 @@ class RtspServer:
 
     # --- sessions -----------------------------------------------------------------------------------------
 
+    def summary(self) -> dict[str, Any]:
+        """The sessions now, for rtspStatus: how many, how many play, and who watches what over which transport."""
+        sessions = list(self.table.sessions.values())
+        return {
+            "sessions": len(sessions),
+            "playing": self.table.playing,
+            "maxPlaying": self.table.max_playing,
+            "clients": [
+                {
+                    "address": s.peer,
+                    "path": f"/{s.path}",
+                    "transport": "tcp" if s.interleaved else "udp",
+                    "state": s.state.name.lower(),
+                    "user": s.user,
+                }
+                for s in sessions
+            ],
+        }
+
+    def _sessions_changed(self) -> None:
+        if self.on_sessions is not None:
+            self.on_sessions()
+
     def _apply(self, events: Iterable[SessionEvent]) -> None:
+        events = list(events)
+        if events:
+            asyncio.get_running_loop().call_soon(self._sessions_changed)
         for event in events:
             if isinstance(event, StartPlaying):
                 self._play(event.session)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 PATHS = ("stream1", "stream2", "recording")
 ALIASES = {"stream0": "stream1", "stream": "stream1"}
+CREDENTIAL_PARAMS = ("token", "password", "user")
 _TRACK = re.compile(r"^(?:trackID=|track|streamid=)(\d{1,3})$", re.IGNORECASE)
 
 
@@ -46,4 +47,7 @@ def parse_control_url(uri: str) -> ControlUrl | None:
         return None
     values = dict(parse_qsl(query, keep_blank_values=True))
     host = parts.netloc.rsplit("@", 1)[-1]
-    return ControlUrl(name, track, values, f"{parts.scheme}://{host}/{spelt}/")
+    # credentials in the query stay in the Content-Base, so the track URLs a client builds from it
+    # (SETUP .../stream1?token=x/trackID=0) carry them too; other query words (?tcp) are hints for DESCRIBE only
+    secrets = urlencode([(k, v) for k, v in values.items() if k in CREDENTIAL_PARAMS])
+    return ControlUrl(name, track, values, f"{parts.scheme}://{host}/{spelt}{'?' + secrets if secrets else ''}/")
