@@ -1,0 +1,239 @@
+"""WebRTC against a real roto-server: the seed's offer/answer, WHEP with DELETE, refusals and the viewer limit.
+
+aioice leaves loopback out of its candidates, so both sides are told to use 127.0.0.1: the client by a patch,
+the server by its test-only ROTO_WEBRTC_LOOPBACK switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aioice.ice
+import pytest
+import requests
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+
+from tests.server_process import ServerProcess
+
+FULL_HD = (1920, 1080)  # the C2 resolution, the stream's size out of the box
+MAX_VIEWERS = 2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("webrtc") / "data",
+        args=["--webrtc-max-viewers", str(MAX_VIEWERS)],
+        env={"ROTO_WEBRTC_LOOPBACK": "1"},
+    )
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(autouse=True)
+def loopback_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+
+
+def auth(server: ServerProcess) -> tuple[str, str]:
+    return ("API-User", server.token)
+
+
+async def count_frames(track: MediaStreamTrack, want: int, timeout: float) -> list[tuple[int, int]]:
+    """Sizes of the first ``want`` decoded pictures, or of those that came before the timeout."""
+    sizes: list[tuple[int, int]] = []
+    deadline = time.monotonic() + timeout
+    while len(sizes) < want and time.monotonic() < deadline:
+        try:
+            frame = await asyncio.wait_for(track.recv(), deadline - time.monotonic())
+        except TimeoutError:
+            break
+        sizes.append((frame.width, frame.height))  # type: ignore[union-attr]
+    return sizes
+
+
+async def watch(pc: RTCPeerConnection, tracks: asyncio.Queue[MediaStreamTrack]) -> list[tuple[int, int]]:
+    track = await asyncio.wait_for(tracks.get(), 10)
+    return await count_frames(track, 30, 10.0)
+
+
+def receiving_peer() -> tuple[RTCPeerConnection, asyncio.Queue[MediaStreamTrack]]:
+    pc = RTCPeerConnection()
+    tracks: asyncio.Queue[MediaStreamTrack] = asyncio.Queue()
+    pc.on("track", tracks.put_nowait)
+    return pc, tracks
+
+
+async def whep_offer(pc: RTCPeerConnection) -> str:
+    pc.addTransceiver("video", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc.localDescription.sdp
+
+
+def test_the_seeds_offer_answer_flow_decodes_full_hd_h264(server: ServerProcess) -> None:
+    async def run() -> tuple[str, list[tuple[int, int]], str]:
+        offer = await asyncio.to_thread(requests.get, server.url("/api/webrtc/offer"), auth=auth(server), timeout=10)
+        assert offer.status_code == 200, offer.text
+        body = offer.json()
+        assert body["type"] == "offer" and body["id"]
+        pc, tracks = receiving_peer()
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(body["sdp"], "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+            # the seed's browser code posts the answer object alone, without the id
+            answer = {"type": "answer", "sdp": pc.localDescription.sdp}
+            posted = await asyncio.to_thread(
+                requests.post, server.url("/api/webrtc/answer"), json=answer, auth=auth(server), timeout=10
+            )
+            assert posted.status_code == 200, posted.text
+            assert posted.json()["id"] == body["id"]
+            sizes = await watch(pc, tracks)
+            codec = pc.getTransceivers()[0]._codecs[0].name
+        finally:
+            await pc.close()
+        return body["sdp"], sizes, codec
+
+    started = time.monotonic()
+    sdp, sizes, codec = asyncio.run(run())
+    assert "H264/90000" in sdp and "packetization-mode=1" in sdp and "profile-level-id=42e01f" in sdp
+    assert codec == "H264"
+    assert len(sizes) >= 30, f"only {len(sizes)} frames in 10 s"
+    assert set(sizes) == {FULL_HD}
+    assert time.monotonic() - started < 20
+
+
+def test_whep_session_plays_and_delete_ends_it(server: ServerProcess) -> None:
+    async def run() -> tuple[list[tuple[int, int]], str]:
+        pc, tracks = receiving_peer()
+        try:
+            sdp = await whep_offer(pc)
+            created = await asyncio.to_thread(
+                requests.post,
+                server.url("/api/whep/stream1"),
+                data=sdp,
+                headers={"Content-Type": "application/sdp"},
+                auth=auth(server),
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            assert created.headers["Content-Type"].startswith("application/sdp")
+            location = created.headers["Location"]
+            assert location.startswith("/api/whep/stream1/")
+            await pc.setRemoteDescription(RTCSessionDescription(created.text, "answer"))
+            sizes = await watch(pc, tracks)
+            trickle = await asyncio.to_thread(
+                requests.patch, server.url(location), data="", auth=auth(server), timeout=10
+            )
+            assert trickle.status_code == 405 and "trickle" in trickle.json()["error"]
+            ended = await asyncio.to_thread(requests.delete, server.url(location), auth=auth(server), timeout=10)
+            assert ended.status_code == 200
+            again = await asyncio.to_thread(requests.delete, server.url(location), auth=auth(server), timeout=10)
+            assert again.status_code == 404
+        finally:
+            await pc.close()
+        return sizes, created.text
+
+    sizes, answer = asyncio.run(run())
+    assert "H264/90000" in answer
+    assert len(sizes) >= 30 and set(sizes) == {FULL_HD}
+
+
+def test_streams_and_info_list_webrtc(server: ServerProcess) -> None:
+    streams = requests.get(server.url("/api/streams"), auth=auth(server), timeout=5).json()["data"]
+    urls = {s["name"]: s["url"] for s in streams}
+    assert urls["webrtc"] == server.url("/api/webrtc/offer")
+    assert urls["whep-stream1"] == server.url("/api/whep/stream1")
+    assert urls["whep-stream2"] == server.url("/api/whep/stream2")
+    info = requests.get(server.url("/api/info"), timeout=5).json()["data"]
+    assert info["capabilities"]["webrtc"] is True
+
+
+def test_unauthenticated_and_malformed_requests_are_refused(server: ServerProcess) -> None:
+    assert requests.get(server.url("/api/webrtc/offer"), timeout=5).status_code == 401
+    whep = requests.post(
+        server.url("/api/whep/stream1"), data="v=0\r\n", headers={"Content-Type": "application/sdp"}, timeout=5
+    )
+    assert whep.status_code == 401
+    assert requests.post(server.url("/api/webrtc/answer"), json={"type": "answer"}, timeout=5).status_code == 401
+    bad_type = requests.post(
+        server.url("/api/webrtc/answer"), json={"type": "offer", "sdp": "x"}, auth=auth(server), timeout=5
+    )
+    assert bad_type.status_code == 400 and bad_type.json()["field"] == "type"
+    orphan = requests.post(
+        server.url("/api/webrtc/answer"),
+        json={"type": "answer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n", "id": "nope"},
+        auth=auth(server),
+        timeout=5,
+    )
+    assert orphan.status_code == 404 and orphan.json()["field"] == "id"
+    wrong_type = requests.post(
+        server.url("/api/whep/stream1"), data="v=0", headers={"Content-Type": "text/plain"}, auth=auth(server)
+    )
+    assert wrong_type.status_code == 415
+    no_stream = requests.post(
+        server.url("/api/whep/stream9"), data="v=0", headers={"Content-Type": "application/sdp"}, auth=auth(server)
+    )
+    assert no_stream.status_code == 404 and no_stream.json()["field"] == "stream"
+    garbage = requests.post(
+        server.url("/api/whep/stream1"),
+        data="v=0\r\nm=video nonsense\r\n",
+        headers={"Content-Type": "application/sdp"},
+        auth=auth(server),
+        timeout=5,
+    )
+    assert garbage.status_code == 400 and garbage.json()["field"] == "sdp"
+
+
+def test_the_viewer_limit_holds_and_a_freed_slot_is_reused(server: ServerProcess) -> None:
+    async def run() -> None:
+        peers = [RTCPeerConnection() for _ in range(MAX_VIEWERS + 1)]
+        locations = []
+        try:
+            for pc in peers[:MAX_VIEWERS]:
+                sdp = await whep_offer(pc)
+                created = await asyncio.to_thread(
+                    requests.post,
+                    server.url("/api/whep/stream2"),
+                    data=sdp,
+                    headers={"Content-Type": "application/sdp"},
+                    auth=auth(server),
+                    timeout=10,
+                )
+                assert created.status_code == 201, created.text
+                locations.append(created.headers["Location"])
+            refused = await asyncio.to_thread(
+                requests.get, server.url("/api/webrtc/offer"), auth=auth(server), timeout=10
+            )
+            assert refused.status_code == 503
+            assert "viewer" in refused.json()["error"] and refused.headers["Retry-After"]
+            await asyncio.to_thread(requests.delete, server.url(locations.pop()), auth=auth(server), timeout=10)
+            again = await asyncio.to_thread(
+                requests.get, server.url("/api/webrtc/offer"), auth=auth(server), timeout=10
+            )
+            assert again.status_code == 200
+        finally:
+            for location in locations:
+                await asyncio.to_thread(requests.delete, server.url(location), auth=auth(server), timeout=10)
+            for pc in peers:
+                await pc.close()
+
+    asyncio.run(run())
+
+
+def test_options_and_config(tmp_path: Path) -> None:
+    from roto_server.config import parse_config
+
+    config = parse_config(
+        ["--ice-server", "stun:stun.example.org:3478", "--webrtc-max-viewers", "3"], environ={"ROTO_ICE_SERVERS": ""}
+    )
+    assert config.ice_servers == ("stun:stun.example.org:3478",) and config.webrtc_max_viewers == 3
+    env = parse_config([], environ={"ROTO_ICE_SERVERS": "stun:a:1, turn:u:p@b:2", "ROTO_WEBRTC_MAX_VIEWERS": "4"})
+    assert env.ice_servers == ("stun:a:1", "turn:u:p@b:2") and env.webrtc_max_viewers == 4
+    with pytest.raises(SystemExit):
+        parse_config(["--ice-server", "http://x"], environ={})
+    with pytest.raises(SystemExit):
+        parse_config(["--webrtc-max-viewers", "0"], environ={})
