@@ -7,6 +7,11 @@ the server by its test-only ROTO_WEBRTC_LOOPBACK switch.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +22,7 @@ import requests
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from tests.chromium import executable
 from tests.server_process import ServerProcess
 
 FULL_HD = (1920, 1080)  # the C2 resolution, the stream's size out of the box
@@ -237,3 +243,25 @@ def test_options_and_config(tmp_path: Path) -> None:
         parse_config(["--ice-server", "http://x"], environ={})
     with pytest.raises(SystemExit):
         parse_config(["--webrtc-max-viewers", "0"], environ={})
+
+
+def test_chromium_plays_webrtc_inside_a_network_namespace(tmp_path: Path) -> None:
+    if executable() is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install --no-install-recommends chromium)")
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0 or shutil.which("ip") is None:
+        pytest.skip(f"no network namespaces here (unshare -n: {probe.stderr.strip() or 'ip missing'})")
+    run = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "tests.netns_browser", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found["transport"] == "webrtc", found
+    assert found["video_size"] == list(FULL_HD)
+    assert found["std"] > 10, "the picture is blank"
+    assert found["changing"], "the picture does not change"
+    assert found["stats"]["codec"] == "video/H264" and found["stats"]["frames"] > 0
