@@ -13,16 +13,19 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
 import aioice.ice
 import pytest
 import requests
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
+from roto_server.imaging.encoded import EncodedFrame
+from roto_server.webrtc.peers import UnknownPeer, WebRtcService
 from tests.chromium import executable
+from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
 FULL_HD = (1920, 1080)  # the C2 resolution, the stream's size out of the box
@@ -148,6 +151,75 @@ def test_whep_session_plays_and_delete_ends_it(server: ServerProcess) -> None:
     assert len(sizes) >= 30 and set(sizes) == {FULL_HD}
 
 
+def viewers(server: ServerProcess) -> int:
+    streams = requests.get(server.url("/api/streams"), auth=auth(server), timeout=5).json()["data"]
+    return int(next(s for s in streams if s["name"] == "webrtc")["viewers"])
+
+
+async def whep_session(server: ServerProcess, pc: RTCPeerConnection, stream: str = "stream1") -> requests.Response:
+    sdp = await whep_offer(pc)
+    created = await asyncio.to_thread(
+        requests.post,
+        server.url(f"/api/whep/{stream}"),
+        data=sdp,
+        headers={"Content-Type": "application/sdp"},
+        auth=auth(server),
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    await pc.setRemoteDescription(RTCSessionDescription(created.text, "answer"))
+    return created
+
+
+def test_a_viewer_that_leaves_without_delete_frees_its_slot(server: ServerProcess) -> None:
+    async def run() -> list[tuple[int, int]]:
+        pc, tracks = receiving_peer()
+        try:
+            await whep_session(server, pc, "stream2")
+            track = await asyncio.wait_for(tracks.get(), 10)
+            sizes = await count_frames(track, 5, 10.0)
+            assert await asyncio.to_thread(viewers, server) == 1
+        finally:
+            await pc.close()  # no DELETE: the unit learns it from the connection's end
+        return sizes
+
+    sizes = asyncio.run(run())
+    assert len(sizes) == 5 and sizes[0][0] == 640  # the sub stream
+    wait_for(lambda: viewers(server) == 0, 15, "the slot freed")
+
+
+def test_a_peer_without_h264_gets_vp8(server: ServerProcess) -> None:
+    async def run() -> tuple[list[tuple[int, int]], str]:
+        pc, tracks = receiving_peer()
+        try:
+            transceiver = pc.addTransceiver("video", direction="recvonly")
+            codecs = RTCRtpReceiver.getCapabilities("video").codecs
+            transceiver.setCodecPreferences([c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")])
+            await pc.setLocalDescription(await pc.createOffer())
+            created = await asyncio.to_thread(
+                requests.post,
+                server.url("/api/whep/stream2"),
+                data=pc.localDescription.sdp,
+                headers={"Content-Type": "application/sdp"},
+                auth=auth(server),
+                timeout=10,
+            )
+            assert created.status_code == 201, created.text
+            await pc.setRemoteDescription(RTCSessionDescription(created.text, "answer"))
+            track = await asyncio.wait_for(tracks.get(), 10)
+            sizes = await count_frames(track, 10, 10.0)
+            await asyncio.to_thread(
+                requests.delete, server.url(created.headers["Location"]), auth=auth(server), timeout=10
+            )
+        finally:
+            await pc.close()
+        return sizes, created.text
+
+    sizes, answer = asyncio.run(run())
+    assert "VP8/90000" in answer and "H264" not in answer
+    assert len(sizes) == 10 and sizes[0] == (640, 360)
+
+
 def test_streams_and_info_list_webrtc(server: ServerProcess) -> None:
     streams = requests.get(server.url("/api/streams"), auth=auth(server), timeout=5).json()["data"]
     urls = {s["name"]: s["url"] for s in streams}
@@ -265,3 +337,31 @@ def test_chromium_plays_webrtc_inside_a_network_namespace(tmp_path: Path) -> Non
     assert found["std"] > 10, "the picture is blank"
     assert found["changing"], "the picture does not change"
     assert found["stats"]["codec"] == "video/H264" and found["stats"]["frames"] > 0
+
+
+async def no_frames(stream: str) -> AsyncGenerator[EncodedFrame, None]:
+    await asyncio.Event().wait()  # a pending offer never reads its track
+    yield  # type: ignore[misc]
+
+
+def test_pending_offers_expire_and_answers_must_match_their_client() -> None:
+    async def run() -> None:
+        service = WebRtcService(no_frames, max_viewers=3, offer_ttl=0.3)
+        try:
+            first, _ = await service.offer("alice@10.0.0.1")
+            await service.offer("alice@10.0.0.1")
+            with pytest.raises(UnknownPeer, match="exactly one pending offer"):
+                service.pending("alice@10.0.0.1", None)
+            with pytest.raises(UnknownPeer):
+                service.pending("mallory@10.0.0.9", first.id)  # someone else's offer is not theirs to answer
+            assert service.pending("alice@10.0.0.1", first.id) is first
+            deadline = time.monotonic() + 5
+            while service.viewers and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert service.viewers == 0, "unanswered offers did not expire"
+            with pytest.raises(UnknownPeer, match="expire"):
+                service.pending("alice@10.0.0.1", first.id)
+        finally:
+            await service.close()
+
+    asyncio.run(run())

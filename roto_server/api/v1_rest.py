@@ -69,7 +69,7 @@ def install(app: Sanic) -> None:
                     "visualBackup": True,
                     "auth": ["basic", "digest", "bearer", "cookie", "query-token"],
                     "rtsp": True,
-                    "webrtc": True,
+                    "webrtc": hasattr(ctx, "webrtc"),
                     "onvif": False,
                 },
             },
@@ -136,7 +136,7 @@ def install(app: Sanic) -> None:
                 },
                 {"name": "jpeg", "url": f"{base}/camera.jpeg", "type": "image/jpeg"},
                 *_rtsp_streams(s, request.host),
-                *webrtc_streams(base),
+                *webrtc_streams(base, getattr(ctx, "webrtc", None)),
             ]
         )
 

@@ -21,11 +21,14 @@ LOOPBACK_ENV = "ROTO_WEBRTC_LOOPBACK"
 SDP = "application/sdp"
 
 
-def stream_entries(base: str) -> list[dict[str, Any]]:
-    """The WebRTC entries of GET /api/streams."""
+def stream_entries(base: str, service: WebRtcService | None) -> list[dict[str, Any]]:
+    """The WebRTC entries of GET /api/streams (none on a bare app without the service)."""
+    if service is None:
+        return []
     offer = {"name": "webrtc", "url": f"{base}/api/webrtc/offer", "answer": f"{base}/api/webrtc/answer"}
+    limits = {"viewers": service.viewers, "maxViewers": service.max_viewers}
     return [
-        {**offer, "type": "webrtc/offer-answer", "codecs": ["H264", "VP8"]},
+        {**offer, "type": "webrtc/offer-answer", "codecs": ["H264", "VP8"], **limits},
         *({"name": f"whep-{s}", "url": f"{base}/api/whep/{s}", "type": "webrtc/whep"} for s in STREAMS),
     ]
 
