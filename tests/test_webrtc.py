@@ -41,6 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     )
     yield proc
     proc.stop()
+    assert "Traceback" not in proc.log()
 
 
 @pytest.fixture(autouse=True)
@@ -365,3 +366,27 @@ def test_pending_offers_expire_and_answers_must_match_their_client() -> None:
             await service.close()
 
     asyncio.run(run())
+
+
+def test_a_playing_viewer_follows_the_resolution(server: ServerProcess) -> None:
+    admin = ("admin", server.admin_password)
+
+    async def run() -> tuple[int, int]:
+        pc, tracks = receiving_peer()
+        try:
+            created = await whep_session(server, pc)
+            track = await asyncio.wait_for(tracks.get(), 10)
+            assert (await count_frames(track, 1, 10.0)) == [FULL_HD]
+            changed = await asyncio.to_thread(server.post, {"recordingResolution": "HD"}, admin)
+            assert changed.json() == {"recordingResolution": "HD"}
+            deadline = time.monotonic() + 10
+            size = FULL_HD
+            while size == FULL_HD and time.monotonic() < deadline:
+                size = (await count_frames(track, 1, 5.0) or [FULL_HD])[0]
+            await asyncio.to_thread(requests.delete, server.url(created.headers["Location"]), auth=auth(server))
+            return size
+        finally:
+            await pc.close()
+            await asyncio.to_thread(server.post, {"recordingResolution": "FullHD"}, admin)
+
+    assert asyncio.run(run()) == (1280, 720)
