@@ -15,6 +15,7 @@ RULES = [
     ("roto_server/device", {"sanic"}),
     ("roto_server/imaging", {"sanic"}),
     ("roto_server/recording", {"sanic"}),
+    ("roto_server/webrtc", {"sanic"}),
 ]
 
 
