@@ -94,10 +94,18 @@ def test_the_seeds_offer_answer_flow_decodes_full_hd_h264(server: ServerProcess)
         try:
             await pc.setRemoteDescription(RTCSessionDescription(body["sdp"], "offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-            # the seed's browser code posts the answer object alone, without the id
-            answer = {"type": "answer", "sdp": pc.localDescription.sdp}
+            # the seed's browser code posts JSON.stringify(answer) at once: no id, no Content-Type (fetch says
+            # text/plain), and no candidates yet (a browser trickles them): the unit learns the address from the
+            # browser's connectivity checks
+            sdp = "".join(line for line in pc.localDescription.sdp.splitlines(True) if "candidate" not in line)
+            answer = json.dumps({"type": "answer", "sdp": sdp})
             posted = await asyncio.to_thread(
-                requests.post, server.url("/api/webrtc/answer"), json=answer, auth=auth(server), timeout=10
+                requests.post,
+                server.url("/api/webrtc/answer"),
+                data=answer.encode(),
+                headers={"Content-Type": "text/plain;charset=UTF-8"},
+                auth=auth(server),
+                timeout=10,
             )
             assert posted.status_code == 200, posted.text
             assert posted.json()["id"] == body["id"]

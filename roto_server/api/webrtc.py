@@ -15,6 +15,7 @@ from sanic.response import HTTPResponse, json, raw
 from roto_server.api.access import principal
 from roto_server.api.errors import ApiError
 from roto_server.webrtc.peers import STREAMS, BadDescription, UnknownPeer, ViewerLimit, WebRtcService, use_loopback_only
+from roto_shared.json_input import JsonInputError, decode_json
 
 # for tests only: gather ICE candidates on 127.0.0.1 (aioice skips loopback), so a client on the same host connects
 LOOPBACK_ENV = "ROTO_WEBRTC_LOOPBACK"
@@ -37,6 +38,15 @@ def client_of(request: Request, service_gate: Any) -> str:
     """Who a request comes from, for matching an answer or DELETE to its offer: login session or user, and address."""
     who = principal(request, service_gate)
     return f"{who.session or who.name}@{request.ip or 'unknown'}"
+
+
+def answer_body(raw_body: bytes) -> object:
+    """The answer's JSON whatever the Content-Type: the seed's browser code posts JSON.stringify(answer) without
+    one, which fetch() sends as text/plain."""
+    try:
+        return decode_json(raw_body)
+    except JsonInputError:
+        return None
 
 
 def _refused(exc: Exception) -> ApiError:
@@ -76,7 +86,7 @@ def install(app: Sanic, max_viewers: int = 10, ice_servers: Sequence[str] = ()) 
     @app.post("/api/webrtc/answer")
     async def answer(request: Request) -> HTTPResponse:
         client = client_of(request, ctx.gate)
-        body = request.json if request.content_type.startswith("application/json") else None
+        body = answer_body(request.body)
         if not isinstance(body, dict):
             raise ApiError(400, 'the body must be a JSON object {"type": "answer", "sdp": ..., "id": ...}')
         if body.get("type") != "answer":
