@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from roto_server.imaging.encoded import EncodedFrame
+from roto_server.webrtc.ice import parse_ice_server
 from roto_server.webrtc.peers import UnknownPeer, WebRtcService
 from tests.chromium import executable
 from tests.media_files import wait_for
@@ -320,6 +322,8 @@ def test_options_and_config(tmp_path: Path) -> None:
     assert config.ice_servers == ("stun:stun.example.org:3478",) and config.webrtc_max_viewers == 3
     env = parse_config([], environ={"ROTO_ICE_SERVERS": "stun:a:1, turn:u:p@b:2", "ROTO_WEBRTC_MAX_VIEWERS": "4"})
     assert env.ice_servers == ("stun:a:1", "turn:u:p@b:2") and env.webrtc_max_viewers == 4
+    assert parse_ice_server("turn:u:p@b:2?transport=tcp") == ("turn:b:2?transport=tcp", "u", "p")
+    assert parse_ice_server("stun:a:1") == ("stun:a:1", None, None)
     with pytest.raises(SystemExit):
         parse_config(["--ice-server", "http://x"], environ={})
     with pytest.raises(SystemExit):
@@ -332,15 +336,22 @@ def test_chromium_plays_webrtc_inside_a_network_namespace(tmp_path: Path) -> Non
     probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
     if probe.returncode != 0 or shutil.which("ip") is None:
         pytest.skip(f"no network namespaces here (unshare -n: {probe.stderr.strip() or 'ip missing'})")
-    run = subprocess.run(
+    # its own process group, so that a run that hangs is ended with the server and browser it started
+    run = subprocess.Popen(
         ["unshare", "-n", sys.executable, "-m", "tests.netns_browser", str(tmp_path)],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=90,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        start_new_session=True,
     )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    found = json.loads(run.stdout.strip().splitlines()[-1])
+    try:
+        out, err = run.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(run.pid, signal.SIGKILL)
+        out, err = run.communicate()
+    assert run.returncode == 0, out[-3000:] + err[-3000:]
+    found = json.loads(out.strip().splitlines()[-1])
     assert found["transport"] == "webrtc", found
     assert found["video_size"] == list(FULL_HD)
     assert found["std"] > 10, "the picture is blank"
