@@ -80,7 +80,9 @@ def receiving_peer() -> tuple[RTCPeerConnection, asyncio.Queue[MediaStreamTrack]
     return pc, tracks
 
 
-async def whep_offer(pc: RTCPeerConnection) -> str:
+async def whep_offer(pc: RTCPeerConnection, audio: bool = False) -> str:
+    if audio:  # players such as OBS offer audio too; the unit has none to send
+        pc.addTransceiver("audio", direction="recvonly")
     pc.addTransceiver("video", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     return pc.localDescription.sdp
@@ -130,7 +132,7 @@ def test_whep_session_plays_and_delete_ends_it(server: ServerProcess) -> None:
     async def run() -> tuple[list[tuple[int, int]], str]:
         pc, tracks = receiving_peer()
         try:
-            sdp = await whep_offer(pc)
+            sdp = await whep_offer(pc, audio=True)
             created = await asyncio.to_thread(
                 requests.post,
                 server.url("/api/whep/stream1"),
@@ -267,6 +269,8 @@ def test_unauthenticated_and_malformed_requests_are_refused(server: ServerProces
         server.url("/api/whep/stream9"), data="v=0", headers={"Content-Type": "application/sdp"}, auth=auth(server)
     )
     assert no_stream.status_code == 404 and no_stream.json()["field"] == "stream"
+    no_offer = requests.get(server.url("/api/webrtc/offer"), params={"stream": "stream9"}, auth=auth(server))
+    assert no_offer.status_code == 404 and no_offer.json()["field"] == "stream"
     garbage = requests.post(
         server.url("/api/whep/stream1"),
         data="v=0\r\nm=video nonsense\r\n",

@@ -14,6 +14,7 @@ from sanic.response import HTTPResponse, json, raw
 
 from roto_server.api.access import principal
 from roto_server.api.errors import ApiError
+from roto_server.auth.gate import Gate
 from roto_server.webrtc.peers import STREAMS, BadDescription, UnknownPeer, ViewerLimit, WebRtcService, use_loopback_only
 from roto_shared.json_input import JsonInputError, decode_json
 
@@ -34,9 +35,9 @@ def stream_entries(base: str, service: WebRtcService | None) -> list[dict[str, A
     ]
 
 
-def client_of(request: Request, service_gate: Any) -> str:
+def client_of(request: Request, gate: Gate) -> str:
     """Who a request comes from, for matching an answer or DELETE to its offer: login session or user, and address."""
-    who = principal(request, service_gate)
+    who = principal(request, gate)
     return f"{who.session or who.name}@{request.ip or 'unknown'}"
 
 
