@@ -10,7 +10,8 @@ import re
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
 
 import av
 import cv2
@@ -18,8 +19,12 @@ import numpy as np
 import pytest
 import requests
 
+from roto_server.config import parse_config
+from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtsp.messages import InterleavedFrame
+from roto_server.protocols.rtsp.sdp import StreamDescription
 from tests.media_files import wait_for
+from tests.rtsp_source import ServerThread
 from tests.server_process import ServerProcess
 from tests.test_rtsp_engine import RawClient, decoded_frames, ffprobe, gstreamer_has
 
@@ -225,9 +230,10 @@ def test_wrong_passwords_count_towards_the_same_lockout_as_http(server: ServerPr
 # --- limits and state ------------------------------------------------------------------------------------
 
 
-def start_raw_player(server: ServerProcess) -> RawClient:
+def start_raw_player(server: ServerProcess, path: str = "stream1") -> RawClient:
     basic = "Basic " + base64.b64encode(f"{USER}:{server.token}".encode()).decode()
     client = RawClient(rtsp_port(server))
+    client.url = client.url.replace("/stream1", f"/{path}")
     play_raw(client, lambda method, uri: basic)
     return client
 
@@ -253,6 +259,30 @@ def test_one_more_than_the_limit_gets_453_while_the_others_play(server: ServerPr
         for player in players:
             player.close()
     wait_for(lambda: server.state("rtspStatus")["rtspStatus"].get("playing") == 0, timeout=10, what="sessions gone")
+
+
+def test_at_the_default_limit_the_eleventh_session_gets_453(tmp_path: Path) -> None:
+    fresh = ServerProcess(tmp_path / "data")  # --rtsp-max-sessions not given: 10
+    players: list[RawClient] = []
+    try:
+        players = [start_raw_player(fresh, "stream2") for _ in range(10)]
+        assert fresh.state("rtspStatus")["rtspStatus"]["playing"] == 10
+        refused = ffprobe(url(fresh, "stream2"), "tcp")
+        assert refused.returncode != 0 and "453" in refused.stderr
+        players[0].pending.clear()
+        assert isinstance(players[0].next(InterleavedFrame), InterleavedFrame)
+    finally:
+        for player in players:
+            player.close()
+        fresh.stop()
+
+
+def test_anonymous_plays_only_while_anonymous_read_is_on(tmp_path: Path) -> None:
+    open_unit = ServerProcess(tmp_path / "data", ["--anonymous-read"])
+    try:
+        assert size_of(probe(url(open_unit, "stream2", credentials=False))) == SUB
+    finally:
+        open_unit.stop()
 
 
 def test_urls_are_listed(server: ServerProcess) -> None:
@@ -304,6 +334,11 @@ def test_recording_plays_a_recording_the_test_made(server: ServerProcess) -> Non
     frames = decoded_frames(url(server, "recording"), 10_000)  # ends with the file
     assert frames >= 30
     assert time.monotonic() - started >= 1.5  # paced in real time, not as fast as the file reads
+    listed = requests.get(server.url("/api/recordings"), params={"token": server.token}, timeout=10).json()
+    [made] = [r for r in listed["data"]["recordings"] if r["type"] == "recording"]
+    assert decoded_frames(url(server, f"recording?id={made['id']}"), 5) == 5
+    missing = ffprobe(url(server, "recording?id=nothing.r.here"), "tcp")
+    assert missing.returncode != 0 and "404" in missing.stderr
 
 
 def test_rtsp_on_false_closes_the_listener_at_run_time(server: ServerProcess) -> None:
@@ -314,3 +349,51 @@ def test_rtsp_on_false_closes_the_listener_at_run_time(server: ServerProcess) ->
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=5).close()
     assert "rtsp" not in server.state("connectionUrls")["connectionUrls"]
+
+
+class FailingSource:
+    """A source whose stream breaks at once, as a recording that cannot be read would."""
+
+    def __init__(self, description: StreamDescription) -> None:
+        self.description = description
+
+    async def describe(self, path: str, query: Mapping[str, str]) -> StreamDescription | None:
+        return self.description
+
+    async def frames(self, path: str, query: Mapping[str, str]) -> AsyncIterator[EncodedFrame]:
+        raise OSError("the file went away")
+        yield  # an async generator all the same
+
+
+def test_a_stream_that_fails_ends_its_session_and_the_connection() -> None:
+    with ServerThread() as rtsp:
+        rtsp.server.source = FailingSource(rtsp.source.descriptions["stream1"])
+        client = RawClient(rtsp.server.port)
+        try:
+            assert client.request("DESCRIBE", client.url).status == 200
+            transport = "RTP/AVP/TCP;unicast;interleaved=0-1"
+            assert client.request("SETUP", client.url + "/trackID=0", Transport=transport).status == 200
+            assert client.request("PLAY", client.url).status == 200
+            client.sock.settimeout(5)
+            # the player learns at once instead of waiting for pictures that never come
+            assert client.sock.recv(65536) == b""
+        finally:
+            client.close()
+        assert rtsp.call(lambda: len(rtsp.server.table.sessions)) == 0
+
+
+def test_rtsp_flags_and_their_variables() -> None:
+    assert parse_config([], {}).rtsp_port is None  # the stored rtspOn/rtspPort apply
+    config = parse_config([], {"ROTO_RTSP_PORT": "9554", "ROTO_RTSP_MAX_SESSIONS": "4"})
+    assert (config.rtsp_port, config.rtsp_max_sessions) == (9554, 4)
+    assert parse_config(["--rtsp-port", "0"], {"ROTO_RTSP_PORT": "9554"}).rtsp_port == 0
+
+
+def test_bad_rtsp_flags_are_refused_naming_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    for bad, message in (
+        (["--rtsp-port", "70000"], "--rtsp-port must be between 0 and 65535"),
+        (["--rtsp-max-sessions", "0"], "--rtsp-max-sessions must be at least 1"),
+    ):
+        with pytest.raises(SystemExit):
+            parse_config(bad, {})
+        assert message in capsys.readouterr().err

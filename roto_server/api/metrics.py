@@ -97,7 +97,7 @@ class DeviceCollector(Collector):
         yield CounterMetricFamily("roto_frames_produced", "Frames the pipeline processed", value=stats.produced)
         encoded = CounterMetricFamily(
             "roto_frames_encoded",
-            "JPEG frames encoded per rendition (width 'full': the kind's own size)",
+            "Frames encoded per rendition: JPEG, H.264 for stream1/stream2 (width 'full': the kind's own size)",
             labels=["kind", "width"],
         )
         for (kind, width), count in sorted(stats.encodes.items(), key=str):
@@ -108,7 +108,7 @@ class DeviceCollector(Collector):
     def _readers(readers: dict[tuple[str, int | None], int]) -> Iterator[Metric]:
         family = GaugeMetricFamily(
             "roto_stream_readers",
-            "Consumers of each rendition: MJPEG clients, snapshots waiting, recorders",
+            "Consumers of each rendition: MJPEG clients, snapshots waiting, recorders, H.264 readers",
             labels=["kind", "width"],
         )
         for (kind, width), count in sorted(readers.items(), key=str):

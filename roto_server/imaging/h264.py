@@ -11,6 +11,7 @@ import time
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 from roto_server.imaging.encoded import EncodedFrame
@@ -52,7 +53,10 @@ class H264Encoder:
 
     def encode(self, bgr: np.ndarray, pts: float, captured_at: float | None = None) -> list[EncodedFrame]:
         """Encode one frame taken at `pts` seconds; returns the access units the encoder released."""
-        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        # OpenCV's BT.601 conversion gives libswscale's result (within 1 level) in a third of the time (4K: 7 ms
+        # instead of 20 ms), which is what lets 4K H.264 beside 4K MJPEG come near 30 fps on two cores
+        i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).astype(np.uint8, copy=False)  # already uint8: no copy
+        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
         frame.pts = round(pts * PTS_CLOCK)
         frame.time_base = Fraction(1, PTS_CLOCK)
         if self._force_keyframe:

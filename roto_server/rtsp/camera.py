@@ -46,6 +46,7 @@ class CameraSource:
     def __init__(self, stream: StreamService, library: RecordingLibrary) -> None:
         self.stream = stream
         self.library = library
+        self._described: dict[str, tuple[tuple[tuple[int, int], int], StreamDescription]] = {}
 
     async def describe(self, path: str, query: Mapping[str, str]) -> StreamDescription | None:
         if path in LIVE:
@@ -59,7 +60,19 @@ class CameraSource:
         return None
 
     async def _describe_live(self, name: str) -> StreamDescription:
-        # the SDP needs the SPS/PPS of the encoder the reader will get: the first keyframe carries them
+        # the SDP needs the SPS/PPS of the encoder the reader will get: the first keyframe carries them. They
+        # depend only on size and fps (the encoder settings are fixed), so one answer serves until those change;
+        # without that, every DESCRIBE and SETUP of every joining player would wait for a keyframe
+        params = self.stream.params_of(name)
+        key = (params.size, params.fps)
+        cached = self._described.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        described = await self._first_keyframe_description(name)
+        self._described[name] = (key, described)
+        return described
+
+    async def _first_keyframe_description(self, name: str) -> StreamDescription:
         frames = self.stream.encoded(name)
         try:
             first = await anext(frames)

@@ -304,6 +304,11 @@ class RtspServer:
             del self._streams[session.id]
         if not task.cancelled() and task.exception() is not None:
             log.error("RTSP stream of session %s failed", session.id, exc_info=task.exception())
+            # a player would otherwise wait for pictures until its own timeout: end the session, and its
+            # TCP connection so that an interleaved player learns at once
+            self._apply(self.table.end(session.id, "its stream failed"))
+            if session.interleaved and isinstance(session.connection, _Connection):
+                session.connection.writer.close()
 
     async def _expire_sessions(self) -> None:
         while True:

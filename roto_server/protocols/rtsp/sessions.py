@@ -165,6 +165,11 @@ class SessionTable:
         gone = [s for s in self.sessions.values() if s.connection == connection and s.interleaved]
         return [self._close(session, "its TCP connection closed") for session in gone]
 
+    def end(self, session_id: str, reason: str) -> list[SessionClosed]:
+        """End a session for a reason of the I/O layer (its stream failed); nothing if it is gone already."""
+        session = self.sessions.get(session_id)
+        return [self._close(session, reason)] if session is not None else []
+
     def next_expiry(self) -> float | None:
         return min((session.expires_at for session in self.sessions.values()), default=None)
 
