@@ -413,3 +413,26 @@ def test_a_playing_viewer_follows_the_resolution(server: ServerProcess) -> None:
             await asyncio.to_thread(server.post, {"recordingResolution": "FullHD"}, admin)
 
     assert asyncio.run(run()) == (1280, 720)
+
+
+def test_stopping_the_server_closes_its_peers(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "data", env={"ROTO_WEBRTC_LOOPBACK": "1"})
+
+    async def run() -> str:
+        pc, tracks = receiving_peer()
+        try:
+            await whep_session(server, pc, "stream2")
+            assert len(await count_frames(await asyncio.wait_for(tracks.get(), 10), 3, 10.0)) == 3
+            assert await asyncio.to_thread(server.stop) == 0
+            deadline = time.monotonic() + 10
+            while pc.connectionState != "closed" and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            return pc.connectionState
+        finally:
+            await pc.close()
+
+    try:
+        assert asyncio.run(run()) == "closed", "the viewer never heard that the unit closed its peer"
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log()
