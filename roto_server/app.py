@@ -26,6 +26,7 @@ from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
 from roto_server.api.socket_session import SocketRegistry
 from roto_server.api.web import install as install_web_page
+from roto_server.api.webrtc import install as install_webrtc
 from roto_server.assembly import Device, build_device
 from roto_server.auth import redact
 from roto_server.auth.credentials import Authenticator
@@ -79,6 +80,7 @@ def create_app(config: ServerConfig, name: str = "roto") -> Sanic:
     app.config.METRICS_OPEN = config.metrics_open
     app.ctx.listeners = web_listeners(app, config)
     discovery.install(app, config)
+    install_webrtc(app, config.webrtc_max_viewers, config.ice_servers)
     return app
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from roto_server.device.damage import Damaged, load_json, set_aside
 from roto_server.device.settings import write_atomic
 from roto_server.device.store import Notice
+from roto_server.webrtc.ice import parse_ice_server
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -41,6 +42,8 @@ class ServerConfig:
     discovery: bool = True  # answer WS-Discovery probes (ONVIF) on UDP 3702
     rtsp_port: int | None = None  # given: RTSP on, on this port; None: the stored rtspOn/rtspPort
     rtsp_max_sessions: int = 10  # playing sessions at once; one more gets 453
+    webrtc_max_viewers: int = 10  # WebRTC peers (pending offers included) at once; one more gets 503
+    ice_servers: tuple[str, ...] = ()  # STUN/TURN URLs handed to every peer connection
 
 
 def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
@@ -102,6 +105,22 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="N",
         help="RTSP sessions that may play at once; one more is refused with 453 (ROTO_RTSP_MAX_SESSIONS, "
         "default %(default)s)",
+    )
+    parser.add_argument(
+        "--webrtc-max-viewers",
+        type=int,
+        default=int(env("ROTO_WEBRTC_MAX_VIEWERS") or 10),
+        metavar="N",
+        help="WebRTC viewers at once (pending offers included); one more is refused with 503 "
+        "(ROTO_WEBRTC_MAX_VIEWERS, default %(default)s)",
+    )
+    parser.add_argument(
+        "--ice-server",
+        action="append",
+        default=None,  # given flags replace ROTO_ICE_SERVERS rather than add to it
+        metavar="URL",
+        help="a STUN or TURN server for WebRTC, stun:host:port or turn:user:password@host:port; repeatable "
+        "(ROTO_ICE_SERVERS, comma-separated). Default: none, enough on a LAN",
     )
     parser.add_argument(
         "--tls-cert",
@@ -226,6 +245,15 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         parser.error(f"--rtsp-port must be between 0 and 65535, got {args.rtsp_port}")
     if args.rtsp_max_sessions < 1:
         parser.error(f"--rtsp-max-sessions must be at least 1, got {args.rtsp_max_sessions}")
+    if args.webrtc_max_viewers < 1:
+        parser.error(f"--webrtc-max-viewers must be at least 1, got {args.webrtc_max_viewers}")
+    if args.ice_server is None:
+        args.ice_server = [url.strip() for url in (environ.get("ROTO_ICE_SERVERS") or "").split(",") if url.strip()]
+    for url in args.ice_server:
+        try:
+            parse_ice_server(url)
+        except ValueError as exc:
+            parser.error(f"--ice-server: {exc}")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together: give both or neither")
     return ServerConfig(
@@ -248,6 +276,8 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         discovery=args.discovery,
         rtsp_port=args.rtsp_port,
         rtsp_max_sessions=args.rtsp_max_sessions,
+        webrtc_max_viewers=args.webrtc_max_viewers,
+        ice_servers=tuple(args.ice_server),
     )
 
 

@@ -19,6 +19,7 @@ RULES = [
     ("roto_server/auth", {"sanic"}),
     # the sans-IO protocol engines: bytes in, events and bytes out; the adapters own sockets and the loop
     ("roto_server/protocols", {"sanic", "asyncio", "socket", "ssl", "selectors", "trio", "anyio"}),
+    ("roto_server/webrtc", {"sanic"}),
 ]
 
 

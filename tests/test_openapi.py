@@ -70,6 +70,9 @@ def test_bounded_fuzz_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
                 "/camera.mjpeg",
                 "--exclude-path",
                 "/api/logout",
+                # schemathesis cannot serialize application/sdp; test_webrtc.py sends malformed offers itself
+                "--exclude-path",
+                "/api/whep/{stream}",
                 "-n",
                 "8",
                 "--mode",

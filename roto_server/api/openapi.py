@@ -87,6 +87,8 @@ ERRORS = {
         ("416", "Range not satisfiable"),
         ("429", "Rate limited (see Retry-After)"),
         ("503", "Not available now"),
+        ("405", "Method not supported here (see Allow)"),
+        ("415", "Wrong Content-Type"),
     )
 }
 BINARY = {"type": "string", "format": "binary"}
@@ -102,6 +104,51 @@ def _op(
     op["responses"].setdefault("429", ERRORS["429"])
     op.update(extra)
     return op
+
+
+SDP_BODY = {"required": True, "content": {"application/sdp": {"schema": {"type": "string"}}}}
+WEBRTC_STREAM = {"name": "stream", "in": "path", "required": True, "schema": {"enum": ["stream1", "stream2"]}}
+WEBRTC_PATHS: dict[str, Any] = {
+    "/api/webrtc/offer": {
+        "get": _op(
+            "The unit's WebRTC offer (H.264, VP8 fallback); answer it within 30 s",
+            {"200": _json({"type": "object", "required": ["type", "sdp", "id"]})},
+            errors=("404", "503"),
+            parameters=[{"name": "stream", "in": "query", "schema": {"enum": ["stream1", "stream2"]}}],
+        )
+    },
+    "/api/webrtc/answer": {
+        "post": _op(
+            "Complete an offer with the browser's answer (id optional with one pending offer)",
+            {"200": _json({"type": "object"})},
+            errors=("400", "404"),
+            requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        )
+    },
+    "/api/whep/{stream}": {
+        "post": _op(
+            "WHEP: an SDP offer in, the SDP answer out, the session's URL in Location",
+            {"201": {"description": "the SDP answer", "content": {"application/sdp": {"schema": {"type": "string"}}}}},
+            errors=("400", "404", "415", "503"),
+            parameters=[WEBRTC_STREAM],
+            requestBody=SDP_BODY,
+        )
+    },
+    "/api/whep/{stream}/{id}": {
+        "delete": _op(
+            "WHEP: end the session",
+            {"200": {"description": "ended"}},
+            errors=("404",),
+            parameters=[WEBRTC_STREAM, {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ),
+        "patch": _op(
+            "WHEP trickle: not supported, the answer holds every candidate",
+            {},
+            errors=("405",),
+            parameters=[WEBRTC_STREAM, {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ),
+    },
+}
 
 
 def _path_param(name: str) -> dict[str, Any]:
@@ -175,6 +222,7 @@ def build(catalogue: Catalogue | None = None) -> dict[str, Any]:
         "/api/health": {"get": _op("Health checks for monitors (public)", {"200": _json(HEALTH)}, public=True)},
         "/api/camera/status": {"get": _op("Camera heads", {"200": _envelope({"type": "object"})})},
         "/api/streams": {"get": _op("Stream URLs", {"200": _envelope({"type": "array"})})},
+        **WEBRTC_PATHS,
         "/api/recording/start": {
             "post": _op("Start manual recording", {"200": _envelope({"type": "object"})}, errors=("403", "409"))
         },

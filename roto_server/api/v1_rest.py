@@ -20,6 +20,7 @@ from roto_server.api.downloads import send_file
 from roto_server.api.errors import ApiError
 from roto_server.api.v1_mapping import BY_KEY
 from roto_server.api.v1_socket import PERMISSIONS
+from roto_server.api.webrtc import stream_entries as webrtc_streams
 from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import SESSION_COOKIE, TooManyFailures, Unauthorized
 from roto_server.device.store import Set
@@ -68,7 +69,7 @@ def install(app: Sanic) -> None:
                     "visualBackup": True,
                     "auth": ["basic", "digest", "bearer", "cookie", "query-token"],
                     "rtsp": True,
-                    "webrtc": False,
+                    "webrtc": hasattr(ctx, "webrtc"),
                     "onvif": False,
                 },
             },
@@ -135,6 +136,7 @@ def install(app: Sanic) -> None:
                 },
                 {"name": "jpeg", "url": f"{base}/camera.jpeg", "type": "image/jpeg"},
                 *_rtsp_streams(s, request.host),
+                *webrtc_streams(base, getattr(ctx, "webrtc", None)),
             ]
         )
 

@@ -255,17 +255,27 @@ function renderStorages() {
 
 // ---- the live picture -------------------------------------------------------------------------
 
-// WebRTC first, MJPEG when WebRTC fails. Only the MJPEG path exists today.
+// WebRTC first, MJPEG when WebRTC fails. #viewer's data-transport says which one shows the picture.
+const WEBRTC_FIRST_FRAME_MS = 6000; // no picture by then (say, no route for ICE): MJPEG instead
+const ICE_GATHERING_MS = 3000; // the unit takes no trickled candidates: the answer must carry them
+
 const player = {
   retry: null,
+  pc: null,
   async start() {
     this.stop();
     try {
-      await startWebRtc($('picture'));
+      await startWebRtc(this);
       $('player-status').textContent = '';
     } catch (err) {
-      this.startMjpeg(err.message);
+      this.stopWebRtc();
+      if (running) this.startMjpeg(err.message);
     }
+  },
+  show(transport) {
+    $('viewer').dataset.transport = transport;
+    $('picture').hidden = transport !== 'mjpeg';
+    $('video').hidden = transport !== 'webrtc';
   },
   startMjpeg(why) {
     const img = $('picture');
@@ -279,23 +289,70 @@ const player = {
       $('player-status').textContent = 'picture lost: reconnecting';
       this.retry = setTimeout(() => this.startMjpeg(why), 2000);
     };
+    this.show('mjpeg');
     img.dataset.mode = 'mjpeg';
     img.title = `MJPEG (${why})`;
     img.src = `/camera.mjpeg?width=${width}&t=${Date.now()}`;
   },
+  stopWebRtc() {
+    if (this.pc) this.pc.close(); // the unit notices and frees the viewer slot
+    this.pc = null;
+    $('video').srcObject = null;
+  },
   stop() {
     clearTimeout(this.retry);
+    this.stopWebRtc();
     const img = $('picture');
     img.onerror = null;
     img.removeAttribute('src'); // ends the endless MJPEG response
   },
 };
 
-// STUB: the server has no WebRTC endpoint yet (issue 13). When it has, negotiate here
-// (GET /api/webrtc/offer, POST /api/webrtc/answer), show the track in a <video> and resolve;
-// until then this fails at once so the player falls back to MJPEG without a delay.
-async function startWebRtc() {
-  throw new Error('WebRTC not available yet');
+function within(ms, what, promise) {
+  let timer;
+  const late = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`WebRTC: no ${what} within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function gathered(pc) {
+  if (pc.iceGatheringState === 'complete') return Promise.resolve();
+  return new Promise((resolve) => {
+    pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+  });
+}
+
+function firstFrame(video) {
+  return new Promise((resolve) => {
+    const check = () => (video.videoWidth > 0 ? resolve() : setTimeout(check, 50));
+    check();
+  });
+}
+
+// The seed's flow: the unit offers (H.264, VP8 as a fallback), the page answers with every candidate in it.
+async function startWebRtc(owner) {
+  if (!window.RTCPeerConnection) throw new Error('this browser has no WebRTC');
+  const video = $('video');
+  const offer = await api('GET', '/api/webrtc/offer');
+  const pc = new RTCPeerConnection();
+  owner.pc = pc;
+  pc.ontrack = (event) => {
+    video.srcObject = event.streams[0] || new MediaStream([event.track]);
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+  await pc.setLocalDescription(await pc.createAnswer());
+  await within(ICE_GATHERING_MS, 'ICE candidates', gathered(pc)).catch(() => {}); // send what there is
+  await api('POST', '/api/webrtc/answer', { type: 'answer', sdp: pc.localDescription.sdp, id: offer.id });
+  await within(WEBRTC_FIRST_FRAME_MS, 'picture', firstFrame(video));
+  video.dataset.mode = 'webrtc';
+  video.title = 'WebRTC';
+  owner.show('webrtc');
+  pc.addEventListener('connectionstatechange', () => {
+    if (owner.pc !== pc || !running || !['failed', 'closed'].includes(pc.connectionState)) return;
+    $('player-status').textContent = 'picture lost: reconnecting';
+    owner.retry = setTimeout(() => owner.start(), 1000);
+  });
 }
 
 // ---- controls ---------------------------------------------------------------------------------
