@@ -91,20 +91,28 @@ class PreviewScreen(DeviceScreen):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.query_one("#status", Static).update(f"[red]no picture: {exc}[/]")
+                self._say(f"[red]no picture: {exc}[/]")
                 await asyncio.sleep(1.0)
 
     def update_status(self) -> None:
         state = self.device.state
-        view = self.query_one(FrameView)
+        views = self.query(FrameView)
+        if not views:  # not composed yet, or already gone
+            return
+        view = views.first()
         head = 1 if state.get("cameraSwitch") else 0
         record = {"start": "[b white on red] REC [/]", "pause": "[b black on yellow] paused [/]"}.get(
             state.get("record", "stop"), "not recording"
         )
-        self.query_one("#status", Static).update(
+        self._say(
             f"{view.fps:4.1f} fps  {view.mode.value}  head {head}  light {'on' if state.get(f'light{head}') else 'off'}"
             f"  zoom {state.get(f'zoom{head}', 0)}  {record}  {state.get(f'oct{head}', '')}"
         )
+
+    def _say(self, text: str) -> None:
+        # a change may arrive while the screen is still being composed or already leaving: nothing to update then
+        for status in self.query("#status").results(Static):
+            status.update(text)
 
     def device_event(self, event: Event) -> None:
         watched = {"cameraSwitch", "record", "zoom0", "zoom1", "light0", "light1"}
