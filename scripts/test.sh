@@ -36,4 +36,5 @@ python -m pip install -q -e ".[test]" --config-settings editable_mode=strict
 ruff check .
 ruff format --check .
 mypy
-python -m pytest "$@"
+# two workers for the two cores; a module's tests stay on one worker (they share module-scoped servers)
+python -m pytest -n 2 --dist loadfile "$@"

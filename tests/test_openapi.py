@@ -74,7 +74,7 @@ def test_bounded_fuzz_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
                 "--exclude-path",
                 "/api/whep/{stream}",
                 "-n",
-                "8",
+                "5",
                 "--mode",
                 mode,
                 "--request-timeout",
