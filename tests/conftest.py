@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.inprocess import InProcessServer
+from tests.media_files import SEGMENT
 from tests.server_process import ServerProcess
 
 # What the API tests use: the app in this process on a real socket (no interpreter start, no imports
@@ -43,3 +44,17 @@ def shared_process_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     proc = ServerProcess(tmp_path_factory.mktemp("shared") / "data")
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A storage root of the test's own, where storages (sticks) come and go."""
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def unit(tmp_path: Path, root: Path) -> Iterator[InProcessServer]:
+    """A unit watching ``root``, with two-second Visual Backup files (the recording tests)."""
+    server = InProcessServer(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
+    yield server
+    server.stop()

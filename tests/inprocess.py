@@ -15,7 +15,6 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import requests
 from sanic import Sanic
@@ -23,7 +22,7 @@ from sanic import Sanic
 from roto_server.app import create_app
 from roto_server.config import parse_config
 from roto_server.serve import serve_until
-from tests.server_process import ADMIN_PASSWORD, TOKEN
+from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerClient
 
 _names = itertools.count()
 # Sanic rewrites a few of its own methods for each app it starts; test mode lets it do that again for the
@@ -44,7 +43,7 @@ class _Lines(logging.Handler):
         self.lines.append(self.format(record) + "\n")
 
 
-class InProcessServer:
+class InProcessServer(ServerClient):
     """What tests use of ServerProcess (url, get, post, state, stop), without a process."""
 
     def __init__(
@@ -100,28 +99,6 @@ class InProcessServer:
 
     def log(self) -> str:
         return "".join(self._log.lines)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api?token={self.token}"
-
-    def get(self, **params: Any) -> requests.Response:
-        return requests.get(self.url("/api"), params={"token": self.token, **params}, timeout=10)
-
-    def post(self, body: Any, auth: tuple[str, str] | None = None) -> requests.Response:
-        return requests.post(self.url("/api"), json=body, auth=auth or ("API-User", self.token), timeout=10)
-
-    def state(self, *names: str) -> dict[str, Any]:
-        if names:
-            return self.post({"get": list(names)}).json()  # type: ignore[no-any-return]
-        return self.get().json()  # type: ignore[no-any-return]
 
     def stop(self, timeout: float = 10) -> int:
         """Stop as on SIGTERM: listeners closed, device stopped, settings saved. Returns 0 like a clean exit."""

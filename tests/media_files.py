@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+SEGMENT = ["--segment-seconds", "2"]  # short Visual Backup files, so tests see splits quickly
+
 
 def ffprobe(path: Path) -> dict[str, Any]:
     """Codec, size, frames actually decodable and duration of a video file."""

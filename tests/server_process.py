@@ -21,7 +21,36 @@ ADMIN_PASSWORD = "admin-pw-456"
 _LISTEN = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
 
 
-class ServerProcess:
+class ServerClient:
+    """What tests ask of a running unit, in-process or not: its URLs and the C2 API as the API-User."""
+
+    port: int
+    token: str
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/api?token={self.token}"
+
+    def get(self, **params: Any) -> requests.Response:
+        return requests.get(self.url("/api"), params={"token": self.token, **params}, timeout=10)
+
+    def post(self, body: Any, auth: tuple[str, str] | None = None) -> requests.Response:
+        return requests.post(self.url("/api"), json=body, auth=auth or ("API-User", self.token), timeout=10)
+
+    def state(self, *names: str) -> dict[str, Any]:
+        if names:
+            return self.post({"get": list(names)}).json()  # type: ignore[no-any-return]
+        return self.get().json()  # type: ignore[no-any-return]
+
+
+class ServerProcess(ServerClient):
     def __init__(
         self,
         data_dir: Path,
@@ -90,28 +119,6 @@ class ServerProcess:
             except requests.ConnectionError:
                 time.sleep(0.05)
         raise RuntimeError("roto-server never answered:\n" + "".join(self.lines))
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def url(self, path: str) -> str:
-        return self.base + path
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/api?token={self.token}"
-
-    def get(self, **params: Any) -> requests.Response:
-        return requests.get(self.url("/api"), params={"token": self.token, **params}, timeout=10)
-
-    def post(self, body: Any, auth: tuple[str, str] | None = None) -> requests.Response:
-        return requests.post(self.url("/api"), json=body, auth=auth or ("API-User", self.token), timeout=10)
-
-    def state(self, *names: str) -> dict[str, Any]:
-        if names:
-            return self.post({"get": list(names)}).json()  # type: ignore[no-any-return]
-        return self.get().json()  # type: ignore[no-any-return]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         if self.proc.poll() is None:

@@ -6,7 +6,6 @@ import json
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,11 @@ import pytest
 import requests
 
 from tests.inprocess import InProcessServer
-from tests.media_files import ffprobe, make_storage, wait_for
+from tests.media_files import SEGMENT, ffprobe, make_storage, wait_for
 from tests.server_process import ServerProcess
 
-SEGMENT = ["--segment-seconds", "2"]
 # the cheapest backup settings: one hour of them fits into ~50 MB
 LEAN_BACKUP = {"backupResolution": "HD", "backupFps": 1, "backupPictureQuality": 1}
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def unit(tmp_path: Path, root: Path) -> Iterator[ServerProcess]:
-    server = InProcessServer(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
-    yield server
-    server.stop()
 
 
 def gallery(server: ServerProcess, path: str, **params: Any) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +13,12 @@ import pytest
 import requests
 
 from tests.inprocess import InProcessServer
-from tests.media_files import ffprobe, make_storage, wait_for
+from tests.media_files import SEGMENT, ffprobe, make_storage, wait_for
 from tests.server_process import ServerProcess
 from tests.test_camera_endpoints import read_parts
 
-SEGMENT = ["--segment-seconds", "2"]
 LEAN_BACKUP = {"backupResolution": "HD", "backupFps": 5, "backupPictureQuality": 1}
 IDLE_S = 2.0  # long enough that a stale first frame shows in every duration below
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def unit(tmp_path: Path, root: Path) -> Iterator[ServerProcess]:
-    server = InProcessServer(tmp_path / "data", args=[*SEGMENT, "--storage-root", str(root)])
-    yield server
-    server.stop()
 
 
 def idle_for(server: ServerProcess, seconds: float) -> None:
