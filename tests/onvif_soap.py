@@ -8,15 +8,8 @@ import os
 import time
 from datetime import UTC, datetime
 
-NS = {
-    "tds": "http://www.onvif.org/ver10/device/wsdl",
-    "trt": "http://www.onvif.org/ver10/media/wsdl",
-    "tptz": "http://www.onvif.org/ver20/ptz/wsdl",
-    "timg": "http://www.onvif.org/ver20/imaging/wsdl",
-    "tev": "http://www.onvif.org/ver10/events/wsdl",
-    "wsnt": "http://docs.oasis-open.org/wsn/b-2",
-    "tt": "http://www.onvif.org/ver10/schema",
-}
+from roto_server.protocols.soap.envelope import NS  # namespace names are facts of ONVIF, not of our code
+
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 TOKEN_PROFILE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0"
@@ -40,7 +33,7 @@ def security(user: str, password: str, digest: bool = True, skew_s: float = 0.0,
 
 
 def envelope(body: str, header: str = "") -> bytes:
-    xmlns = " ".join(f'xmlns:{k}="{v}"' for k, v in NS.items())
+    xmlns = " ".join(f'xmlns:{k}="{v}"' for k, v in NS.items() if k != "s")
     head = f"<s:Header>{header}</s:Header>" if header else ""
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" {xmlns}>'
