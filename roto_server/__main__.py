@@ -65,6 +65,8 @@ def _print_banner(app: Sanic, config: ServerConfig) -> None:
     base = (urls.get("http") or urls["https"])[0]
     lines.append(f"  web page:          {base}/")
     lines.append(f"  camera:            {base}/camera.jpeg  {base}/camera.mjpeg")
+    # NVRs and VMSs ask for the device service; without it here users guess the path
+    lines.append(f"  ONVIF:             {base}/onvif/device_service")
     lines.append(f"  data folder:       {config.data_dir}")
     lines.append(f"  storage root:      {app.ctx.device.storages.root}")
     certificate = app.ctx.unit.store["httpsCertificate"]
@@ -74,7 +76,7 @@ def _print_banner(app: Sanic, config: ServerConfig) -> None:
         lines.append(f"  API token ({API_USER} password): {creds.api_token}")
         lines.append(f"    (stored in {config.data_dir / 'credentials.json'}; --api-token overrides it)")
     if creds.admin_generated:
-        lines.append(f"  admin password is stored in {config.data_dir / 'credentials.json'}")
+        lines.append(f"  admin password is stored in {config.data_dir / 'credentials.json'} (key adminPassword)")
     print("\n".join(lines), flush=True)
 
 

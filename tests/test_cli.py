@@ -69,12 +69,22 @@ def test_generated_token_is_stored_printed_and_kept(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(creds_file).st_mode) == 0o600
     assert f"API token (API-User password): {stored['apiToken']}" in first.log()
     assert stored["adminPassword"] not in first.log()
+    assert f"admin password is stored in {creds_file} (key adminPassword)" in first.log()
     second = ServerProcess(data, credentials=False)
     try:
         res = requests.get(second.url("/api"), params={"token": stored["apiToken"], "get": "[light0]"}, timeout=5)
         assert res.json() == {"light0": True}
         res = requests.get(second.url("/api"), auth=("admin", stored["adminPassword"]), timeout=5)
         assert res.ok
+        # the banner names the ONVIF device service, and that URL answers an unauthenticated ONVIF call
+        onvif_url = next(line.split()[-1] for line in second.log().splitlines() if line.strip().startswith("ONVIF:"))
+        assert onvif_url == second.url("/onvif/device_service")
+        envelope = (
+            '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>'
+            '<GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>'
+        )
+        res = requests.post(onvif_url, data=envelope, headers={"Content-Type": "application/soap+xml"}, timeout=5)
+        assert res.status_code == 200 and "SystemDateAndTime" in res.text
     finally:
         second.stop()
 

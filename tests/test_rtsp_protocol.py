@@ -338,6 +338,8 @@ def test_unauthenticated_requests_get_the_challenges_of_the_callback() -> None:
     assert response.headers.get_all("WWW-Authenticate") == ['Digest realm="roto", nonce="n"', 'Basic realm="roto"']
     assert Client(shared).send("DESCRIBE", Authorization="Basic dTpw").response.status == 200
     assert Client(shared).send("DESCRIBE", f"{BASE}/stream1?token=T").response.status == 200
+    # a mistyped path with a good query token is a 404 naming the streams, not a misleading 401
+    assert Client(shared).send("DESCRIBE", f"{BASE}/stream9?token=T").response.status == 404
     assert seen[0] == AuthAttempt("DESCRIBE", f"{BASE}/stream1", None, {}, "127.0.0.1")
     client = Client(shared)
     client.send("SETUP", Authorization="Basic dTpw", Transport="RTP/AVP/TCP")

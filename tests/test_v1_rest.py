@@ -58,6 +58,8 @@ def curl(*args: str) -> tuple[int, str]:
 def test_info_is_public_and_the_rest_needs_credentials(shared_server: ServerProcess) -> None:
     info = data(requests.get(shared_server.url("/api/info"), timeout=5))
     assert info["apiVersion"] == "v1" and info["capabilities"]["heads"] == 2
+    # every protocol the unit serves is announced, so discovery clients do not skip ONVIF or RTSP
+    assert info["capabilities"]["onvif"] is True and "rtsp" in info["capabilities"]["streams"]
     for path in (
         "/api/status",
         "/api/camera/status",

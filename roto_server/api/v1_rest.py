@@ -63,14 +63,15 @@ def install(app: Sanic) -> None:
                 "hostname": s["hostname"],
                 "capabilities": {
                     "heads": int(s["cam0Exists"]) + int(s["cam1Exists"]),
-                    "apis": ["c2-http", "c2-websocket", "rest-v1", "websocket-v1"],
-                    "streams": ["mjpeg", "jpeg"],
+                    "apis": ["c2-http", "c2-websocket", "rest-v1", "websocket-v1", "onvif"],
+                    "streams": ["mjpeg", "jpeg", "rtsp", *(["webrtc"] if hasattr(ctx, "webrtc") else [])],
                     "recording": True,
                     "visualBackup": True,
                     "auth": ["basic", "digest", "bearer", "cookie", "query-token"],
                     "rtsp": True,
                     "webrtc": hasattr(ctx, "webrtc"),
-                    "onvif": False,
+                    # the ONVIF services are always installed (api/onvif.py); a client that reads False skips them
+                    "onvif": True,
                 },
             },
             # discovery clients (the reference's own test suite among them) read the version at the top

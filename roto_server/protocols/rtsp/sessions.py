@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from enum import Enum
+from urllib.parse import parse_qsl, urlsplit
 
 from roto_server.protocols.rtsp.auth import AuthAttempt, Authorize, Granted
 from roto_server.protocols.rtsp.messages import Headers, Request, Response
@@ -190,9 +191,9 @@ class SessionTable:
         if request.method == "OPTIONS":
             return None
         url = parse_control_url(request.uri)
-        attempt = AuthAttempt(
-            request.method, request.uri, request.headers.get("Authorization"), url.query if url else {}, peer
-        )
+        # a path that names no stream still carries its ?token=, so a typo is answered 404, not 401
+        query = url.query if url else dict(parse_qsl(urlsplit(request.uri).query))
+        attempt = AuthAttempt(request.method, request.uri, request.headers.get("Authorization"), query, peer)
         verdict = self.authorize(attempt, now)
         if isinstance(verdict, Granted):
             return verdict.user
