@@ -12,6 +12,7 @@ from pathlib import Path
 import requests
 
 from roto_server.config import parse_config
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 
 FLAGS = [
@@ -129,3 +130,18 @@ def test_stored_http_port_is_used_at_the_next_start(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_storage_root_that_does_not_exist_is_created_with_a_warning(tmp_path: Path) -> None:
+    typo = tmp_path / "meda"  # the operator meant /media, where the sticks are mounted
+    unit = InProcessServer(tmp_path / "data", args=["--storage-root", str(typo)])
+    try:
+        assert (typo / "internal").is_dir()
+        assert f"storage root {typo} did not exist" in unit.log()
+    finally:
+        unit.stop()
+    fresh = InProcessServer(tmp_path / "fresh")  # the default root inside the data folder is no mistake
+    try:
+        assert "did not exist" not in fresh.log()
+    finally:
+        fresh.stop()

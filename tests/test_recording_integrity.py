@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from websocket import create_connection
 
 from tests.inprocess import InProcessServer
 from tests.media_files import SEGMENT, ffprobe, make_storage, wait_for
@@ -200,3 +201,17 @@ def test_backup_keeps_within_the_quota_and_frees_the_oldest_files(unit: ServerPr
     assert peak <= quota
     assert unit.state("backupActive") == {"backupActive": True}
     unit.post({"backupActive": False})
+
+
+def test_a_recording_stopped_before_its_first_frame_says_no_file_was_written(unit: ServerProcess) -> None:
+    ws = create_connection(unit.ws_url, timeout=10)
+    ws.recv()  # the full state
+    # start and stop in one request (applied in order): no frame can reach the recorder in between
+    pairs = [("token", unit.token), ("record", "start"), ("record", "stop")]
+    assert requests.get(unit.url("/api"), params=pairs, timeout=10).json() == {"record": "stop"}
+    deadline = time.monotonic() + 10
+    told = ""
+    while "no file written" not in told and time.monotonic() < deadline:
+        told = ws.recv()
+    ws.close()
+    assert "no file written" in told

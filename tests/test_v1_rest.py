@@ -240,3 +240,9 @@ def test_anonymous_read_only_when_enabled(tmp_path: Path) -> None:
         assert data(requests.get(again.url("/api/status"), timeout=5))["record"] == "stop"  # the state's way
     finally:
         again.stop()
+
+
+@pytest.mark.parametrize(("query", "field"), [("page=0", "page"), ("per_page=x", "per_page"), ("page=²", "page")])
+def test_paging_errors_name_the_argument_at_fault(server: InProcessServer, query: str, field: str) -> None:
+    res = requests.get(server.url(f"/api/recordings?{query}"), auth=("API-User", server.token), timeout=5)
+    assert res.status_code == 400 and res.json()["field"] == field

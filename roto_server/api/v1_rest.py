@@ -45,6 +45,16 @@ def _need(who: Principal, role: str) -> None:
         raise ApiError(403, f"this needs the {role} role; {who.name} has {who.role}")
 
 
+def _whole_arg(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """A whole-number query argument in [lo, hi]; the error names the argument at fault."""
+    text = request.args.get(name)
+    if text is None:
+        return default
+    if not (text.isascii() and text.isdigit()) or not lo <= int(text) <= hi:
+        raise ApiError(400, f"{name} must be a whole number from {lo} to {hi}, got {text[:20]!r}", field=name)
+    return int(text)
+
+
 def install(app: Sanic) -> None:
     ctx = app.ctx
 
@@ -172,13 +182,8 @@ def install(app: Sanic) -> None:
     @app.get("/api/recordings")
     async def recordings(request: Request) -> HTTPResponse:
         principal(request, ctx.gate)
-        try:
-            page = int(request.args.get("page", 1))
-            per_page = int(request.args.get("per_page", 50))
-        except ValueError:
-            raise ApiError(400, "page and per_page must be whole numbers", field="page") from None
-        if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
-            raise ApiError(400, f"page must be >= 1 and per_page between 1 and {PER_PAGE_MAX}", field="per_page")
+        page = _whole_arg(request, "page", 1, 1, 10**9)
+        per_page = _whole_arg(request, "per_page", 50, 1, PER_PAGE_MAX)
         listing = await ctx.device.library.everything()
         chunk = [recording_json(e) for e in listing.entries[(page - 1) * per_page : page * per_page]]
         return envelope(

@@ -193,6 +193,11 @@ class StorageService:
 
     # -- start-up --------------------------------------------------------------------------
     def boot(self) -> None:
+        chosen = self._selection_file.parent not in self.root.parents  # a root of the operator's, not DATA_DIR/storages
+        if chosen and not self.root.exists():  # a mistyped --storage-root would otherwise record onto the system disk
+            log.warning(
+                "storage root %s did not exist; created it with an internal storage (is the path right?)", self.root
+            )
         internal = self.root / INTERNAL
         internal.mkdir(parents=True, exist_ok=True)
         saved = self._load_selection()

@@ -77,6 +77,7 @@ class ManualRecorder:
         files = FileWorker("roto-recording")  # muxing waits for the storage there, never on the loop
         writer: SegmentWriter | None = None
         recorded, paused_total, pause_began, reported = 0.0, 0.0, None, -1
+        failed = False
         budget = SpaceBudget(usage)
         self._store.set_facts({"recordTime": 0})
         frames = self._stream.frames()
@@ -110,7 +111,10 @@ class ManualRecorder:
         except OSError as exc:
             self._end_with(failure_reason(exc))
             await self._storages.rescan_async()  # the next record=start sees the new free space at once
+            failed = True
         finally:
+            if writer is None and not failed:  # stopped before the first frame: say so rather than leave no trace
+                self._store.announce(Notice("record", "recording stopped before its first frame: no file written"))
             if writer is not None:
                 with contextlib.suppress(OSError):
                     await files.call(writer.close)
