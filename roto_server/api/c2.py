@@ -13,8 +13,8 @@ from sanic.response import HTTPResponse, JSONResponse
 from sanic.response import json as json_response
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
-from roto_server.api import socket_session
-from roto_server.api.access import canonical_path, is_upgrade, principal
+from roto_server.api import front, socket_session
+from roto_server.api.access import is_upgrade, principal
 from roto_server.api.c2_protocol import BadRequest, ops_from_object, ops_from_query, parse_body
 from roto_server.api.socket_session import ClientSession
 from roto_server.auth.credentials import AUTH_QUERY_KEYS
@@ -45,17 +45,18 @@ def install(app: Sanic) -> None:
 
     ctx.sockets.serve_at(PATH, C2Vocabulary(ctx.unit.store))
 
-    @app.on_request
-    async def c2_gate(request: Request) -> HTTPResponse | None:
+    def c2_get(request: Request, path: str) -> HTTPResponse | None:
         # GET /api is both the HTTP API and the WebSocket handshake; Sanic routes only
-        # one handler per method and path, so plain GETs (on /api/ too) are answered here.
-        if request.method != "GET" or canonical_path(request.path) != PATH or is_upgrade(request):
+        # one handler per method and path, so plain GETs (on /api/ too) are answered in front.
+        if path != PATH or request.method != "GET" or is_upgrade(request):
             return None  # a handshake is checked by socket_session's gate
         pairs, ops = _parsed_query(request.query_string)
         who = principal(request, ctx.gate, dict(pairs))
         if not any(k not in AUTH_QUERY_KEYS for k, _ in pairs):
             return _json(ctx.unit.store.snapshot(who.role))
         return _respond(ctx.unit.store.apply(list(ops), who.role, text=True))
+
+    ctx.front.add(front.C2_GET, c2_get)
 
     @app.post(PATH)
     async def c2_post(request: Request) -> HTTPResponse:
