@@ -5,6 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -50,11 +53,13 @@ def install(app: Sanic) -> None:
         # one handler per method and path, so plain GETs (on /api/ too) are answered in front.
         if path != PATH or request.method != "GET" or is_upgrade(request):
             return None  # a handshake is checked by socket_session's gate
-        pairs, ops = _parsed_query(request.query_string)
-        who = principal(request, ctx.gate, dict(pairs))
-        if not any(k not in AUTH_QUERY_KEYS for k, _ in pairs):
+        query = _parsed_query(request.query_string)
+        who = principal(request, ctx.gate, query.pairs)
+        if query.snapshot:
             return _json(ctx.unit.store.snapshot(who.role))
-        return _respond(ctx.unit.store.apply(list(ops), who.role, text=True))
+        if query.reads is not None:  # a poller's reads: no transaction, nothing to announce
+            return _json(ctx.unit.store.read(query.reads, who.role))
+        return _respond(ctx.unit.store.apply(list(query.ops), who.role, text=True))
 
     ctx.front.add(front.C2_GET, c2_get)
 
@@ -79,12 +84,23 @@ def install(app: Sanic) -> None:
         await socket_session.serve(request, ws, (ctx.c2_limiter, "minute"))
 
 
+@dataclass(frozen=True)
+class ParsedQuery:
+    pairs: Mapping[str, str]  # as Sanic parses them, the last of a repeated key winning
+    ops: tuple[Op, ...]
+    snapshot: bool  # nothing but credentials: the whole state the role may read
+    reads: tuple[str, ...] | None  # the names when every operation is a read
+
+
 @functools.lru_cache(maxsize=256)
-def _parsed_query(query: str) -> tuple[tuple[tuple[str, str], ...], tuple[Op, ...]]:
-    """The pairs (as Sanic parses them) and operations of a query string. Pollers send the same query
-    again and again, so each distinct one is parsed once; both are immutable, so sharing them is safe."""
-    pairs = tuple(parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace"))
-    return pairs, tuple(ops_from_query(pairs))
+def _parsed_query(query: str) -> ParsedQuery:
+    """A query string, parsed. Pollers send the same query again and again, so each distinct one
+    is parsed once; the result is read-only, so requests share it safely."""
+    pairs = parse_qsl(query, keep_blank_values=True, encoding="utf-8", errors="replace")
+    ops = tuple(ops_from_query(pairs))
+    reads = tuple(op.name for op in ops) if all(isinstance(op, Get) for op in ops) else None
+    snapshot = all(k in AUTH_QUERY_KEYS for k, _ in pairs)
+    return ParsedQuery(MappingProxyType(dict(pairs)), ops, snapshot, reads)
 
 
 def _posted_object(request: Request) -> dict[str, Any]:
