@@ -39,7 +39,7 @@ def install(app: Sanic, origin: str) -> None:
     app.ctx.front.add(front.PREFLIGHT, preflight)  # before rate limits and credentials: a preflight carries neither
 
     @app.on_response
-    async def cors_headers(request: Request, response: HTTPResponse) -> None:
+    def cors_headers(request: Request, response: HTTPResponse) -> None:  # plain: no coroutine per response
         if response is not None and request.headers.get("origin") == origin and request.method != "OPTIONS":
             allow(response)
             response.headers["Access-Control-Expose-Headers"] = EXPOSED

@@ -71,7 +71,7 @@ def install(app: Sanic, limits: RateLimits) -> None:
     app.ctx.front.add(front.RATE_LIMIT, count)  # before authentication: floods never reach password checks
 
     @app.on_response
-    async def annotate(request: Request, response: HTTPResponse) -> None:
+    def annotate(request: Request, response: HTTPResponse) -> None:  # plain: no coroutine per response
         decision: Decision | None = getattr(request.ctx, "rate", None)
         if decision is not None and response is not None:
             for name, value in headers(decision):
