@@ -10,6 +10,7 @@ from roto_server.api import (
     c2,
     cors,
     errors,
+    front,
     gallery,
     health,
     media,
@@ -22,6 +23,7 @@ from roto_server.api import (
     v1_socket,
 )
 from roto_server.api.c2_protocol import MAX_BODY_BYTES
+from roto_server.api.front import FrontDesk
 from roto_server.api.hub import Hub
 from roto_server.api.ratelimit import RateLimits
 from roto_server.api.socket_session import SocketRegistry
@@ -45,6 +47,7 @@ class RotoContext:
     gate: Gate
     hub: Hub
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
+    front: FrontDesk = field(default_factory=FrontDesk)  # the checks of the one request middleware
     ws_limiter: WindowLimiter | None = None  # v1 WebSocket messages a second
     c2_limiter: WindowLimiter | None = None  # C2 requests and WebSocket messages a minute
     listeners: Listeners | None = None  # the servers of a whole device; None for a bare app
@@ -115,6 +118,7 @@ def build_app(
         app.ctx.c2_limiter = WindowLimiter(limits.c2_per_minute, 60.0)
     redact.install()
     errors.install(app)
+    front.install(app, app.ctx.front)
     if cors_origin:
         cors.install(app, cors_origin)
     ratelimit.install(app, limits)

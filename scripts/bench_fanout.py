@@ -1,17 +1,17 @@
 """WebSocket fan-out: how long after the HTTP answer does one change reach each of N clients?
 
-Starts a roto-server on 127.0.0.1 (port 0), connects N C2 WebSocket clients (and as many v1
-clients with --v1: they see no video name, so they only add load), then writes changeVideoName
-over HTTP many times and records, per client, the delay
-from sending the HTTP request to the arrival of the change (the answer and the arrivals share
-this process's event loop, so the request's round trip is included: an upper bound). Prints p50/p99/max in milliseconds.
+End to end (the default): a real roto-server on 127.0.0.1 (port 0, no camera heads) and a bare Sanic
+app that answers the HTTP write first and then sends the change to each client in a loop, one
+``json.dumps`` and one awaited send per client (the naive baseline), measured in the same run. The N
+WebSocket clients live in worker processes of their own (``--workers``), not in the process that
+writes the change, so the writer's timing is not queued behind N receives. Every process reads the
+same CLOCK_MONOTONIC; a delay is a client's receipt minus the moment the writer had the HTTP answer.
 
     PYTHONPATH=. python scripts/bench_fanout.py --clients 100 --changes 200
 
-On a busy machine the client process's own work dominates those figures; ``--in-process`` runs
-the server side alone (the store, the hub, N ClientSessions over sockets whose send is a no-op)
-and prints how long one change takes to reach every session, with the shared rendering and
-with one rendering per client (as before it existed).
+``--in-process`` runs the server side alone (the store, the hub, N ClientSessions over sockets whose
+send is a no-op) and prints how long one change takes to reach every session, with the shared
+rendering and with one rendering per client (as before it existed).
 """
 
 from __future__ import annotations
@@ -19,12 +19,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
+import requests
 from websockets.asyncio.client import connect
 
 from roto_server.api.c2 import C2Vocabulary
@@ -36,39 +40,155 @@ from roto_server.device.store import Set, StateStore
 from roto_shared.catalogue import load_catalogue
 from tests.server_process import ServerProcess
 
+KEY = "changeVideoName"
 
-async def client(url: str, key: str, arrivals: dict[str, list[float]], ready: asyncio.Event) -> None:
-    async with connect(url, max_size=2**22) as ws:
-        await ws.recv()  # the full state
-        ready.set()
-        async for raw in ws:
-            now = time.perf_counter()
-            if key in raw:  # cheap: the client process shares the 2 cores with the server
-                arrivals.setdefault(json.loads(raw)[key], []).append(now)
+# The naive baseline: every change is answered, then sent to each client in turn, each with its own
+# encoding and an awaited send (what a server without a hub or shared rendering would do).
+NAIVE_APP = """
+import asyncio, json, socket
+from sanic import Sanic
+from sanic.response import json as json_response
+app = Sanic("naive")
+clients = set()
+@app.websocket("/ws")
+async def ws(request, ws):
+    clients.add(ws)
+    try:
+        await ws.send(json.dumps({}))
+        async for _ in ws:
+            pass
+    finally:
+        clients.discard(ws)
+async def fan_out(values):
+    for client in list(clients):
+        await client.send(json.dumps(values))
+@app.post("/change")
+async def change(request):
+    asyncio.get_running_loop().create_task(fan_out(request.json))
+    return json_response(request.json)
+async def main():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    print("listening on 127.0.0.1:%d" % sock.getsockname()[1], flush=True)
+    server = await app.create_server(sock=sock, return_asyncio_server=True)
+    await server.startup()
+    await server.serve_forever()
+asyncio.run(main())
+"""
 
 
-async def run(server: ServerProcess, clients: int, changes: int, v1: bool) -> list[float]:
+async def worker_clients(url: str, clients: int) -> None:
+    """A worker process: ``clients`` sockets; one stdout line per change once all of them have it."""
     arrivals: dict[str, list[float]] = {}
-    urls = [(f"ws://127.0.0.1:{server.port}/api?token={server.token}", "changeVideoName")] * clients
-    if v1:
-        urls += [(f"ws://127.0.0.1:{server.port}/api/v1?token={server.token}", "changeVideoName")] * clients
-    readies = [asyncio.Event() for _ in urls]
-    tasks = [asyncio.create_task(client(url, key, arrivals, r)) for (url, key), r in zip(urls, readies, strict=True)]
-    await asyncio.gather(*(r.wait() for r in readies))
-    delays: list[float] = []
-    async with httpx.AsyncClient(base_url=server.base, params={"token": server.token}) as http:
-        for i in range(changes):
-            value = f"fanout{i}"
-            sent = time.perf_counter()
-            await http.post("/api", content=json.dumps({"changeVideoName": value}))
-            deadline = time.perf_counter() + 5
-            while len(arrivals.get(value, [])) < clients and time.perf_counter() < deadline:
-                await asyncio.sleep(0.0005)
-            delays += [(t - sent) * 1000 for t in arrivals.get(value, [])]
+    loop = asyncio.get_running_loop()
+    ready = 0
+    all_ready = asyncio.Event()
+
+    async def client() -> None:
+        nonlocal ready
+        async with connect(url, max_size=2**22, open_timeout=60) as ws:
+            await ws.recv()  # the full state
+            ready += 1
+            if ready == clients:
+                all_ready.set()
+            async for raw in ws:
+                now = time.monotonic()
+                if KEY in raw:  # cheap: the workers share the 2 cores with the servers
+                    value = json.loads(raw)[KEY]
+                    got = arrivals.setdefault(value, [])
+                    got.append(now)
+                    if len(got) == clients:
+                        print("all", value, flush=True)
+
+    tasks = [asyncio.create_task(client()) for _ in range(clients)]
+    await all_ready.wait()
+    print("ready", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # the writer says when it is done
+    print(json.dumps(arrivals), flush=True)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    return delays
+
+
+def measure(ws_url: str, write: Callable[[str], None], clients: int, changes: int, workers: int) -> list[float]:
+    """Delays (ms) from each HTTP answer to each client's receipt, clients spread over ``workers`` processes."""
+    shares = [clients // workers + (1 if i < clients % workers else 0) for i in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker", ws_url, str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in shares
+        if n
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        answered: dict[str, float] = {}
+        for i in range(changes):
+            value = f"fanout{i}"
+            write(value)
+            answered[value] = time.monotonic()
+            for proc in procs:  # the next change only once every client has this one
+                assert proc.stdout is not None and proc.stdout.readline().split() == ["all", value]
+        delays: list[float] = []
+        for proc in procs:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("done\n")
+            proc.stdin.flush()
+            for value, times in json.loads(proc.stdout.readline()).items():
+                delays += [(t - answered[value]) * 1000 for t in times]
+        return sorted(delays)
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def ours(clients: int, changes: int, workers: int) -> list[float]:
+    server = ServerProcess(Path(tempfile.mkdtemp()) / "data", args=["--head0", "none", "--head1", "none"])
+    http = requests.Session()
+    api = server.url("/api")
+
+    def write(value: str) -> None:
+        answer = http.post(api, params={"token": server.token}, data=json.dumps({KEY: value}), timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    try:
+        return measure(f"ws://127.0.0.1:{server.port}/api?token={server.token}", write, clients, changes, workers)
+    finally:
+        server.stop()
+
+
+def naive(clients: int, changes: int, workers: int) -> list[float]:
+    proc = subprocess.Popen([sys.executable, "-c", NAIVE_APP], stdout=subprocess.PIPE, text=True)
+    http = requests.Session()
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        wait_listening(port)
+
+        def write(value: str) -> None:
+            answer = http.post(f"http://127.0.0.1:{port}/change", data=json.dumps({KEY: value}), timeout=10)
+            assert answer.status_code == 200, answer.text
+
+        return measure(f"ws://127.0.0.1:{port}/ws", write, clients, changes, workers)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def wait_listening(port: int) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
 
 
 class NullSocket:
@@ -132,29 +252,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--changes", type=int, default=100)
-    parser.add_argument("--v1", action="store_true", help="as many /api/v1 clients again")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
     parser.add_argument("--in-process", action="store_true", help="the server side alone, shared vs per client")
+    parser.add_argument("--worker", nargs=2, metavar=("URL", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        asyncio.run(worker_clients(args.worker[0], int(args.worker[1])))
+        return
     if args.in_process:
         for shared in (False, True):
             delays = asyncio.run(in_process(args.clients, args.changes, shared))
             label = "shared rendering" if shared else "per-client rendering"
             report(f"{args.clients} sessions, last arrival after a change, {label}", delays)
         return
-    server = ServerProcess(Path(tempfile.mkdtemp()) / "data", args=["--head0", "none", "--head1", "none"])
-    try:
-        delays = sorted(asyncio.run(run(server, args.clients, args.changes, args.v1)))
-    finally:
-        server.stop()
-    if not delays:
-        print("no change arrived")
-        return
-    p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
-    print(
-        f"{args.clients} clients{' (+ as many v1)' if args.v1 else ''}, {args.changes} changes: "
-        f"p50 {statistics.median(delays):.2f} ms, p99 {p99:.2f} ms, max {delays[-1]:.2f} ms, "
-        f"{len(delays)} arrivals"
-    )
+    for name, bench in (("roto-server", ours), ("naive bare Sanic", naive)):
+        delays = bench(args.clients, args.changes, args.workers)
+        report(f"{name}, {args.clients} clients in {args.workers} processes, {args.changes} changes", delays)
 
 
 if __name__ == "__main__":

@@ -159,3 +159,15 @@ def test_head_temperatures_and_rotation_are_live(shared_server: ServerProcess) -
     import socket
 
     assert state["hostname"] == socket.gethostname()
+
+
+def test_c2_answer_headers_are_the_bytes_sanic_would_send() -> None:
+    from sanic.response import HTTPResponse
+
+    from roto_server.api.c2 import C2Answer
+
+    headers = {"X-Roto-Notices": '[{"a": "b"}]', "X-Bad": "one\r\nSet-Cookie: x=1\x00", "content-length": "2"}
+    ours = C2Answer(b"{}", headers=headers, content_type="application/json")
+    sanic = HTTPResponse(b"{}", headers=headers, content_type="application/json")
+    assert list(ours.processed_headers) == list(sanic.processed_headers)
+    assert (b"X-Bad", b"oneSet-Cookie: x=1") in list(ours.processed_headers)

@@ -215,3 +215,15 @@ def test_docs_state_table_is_generated_from_the_catalogue() -> None:
     script = Path(__file__).resolve().parents[1] / "scripts" / "catalogue_table.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_read_answers_what_apply_answers_for_reads_alone() -> None:
+    store = make_store()
+    events: list[ChangeEvent] = []
+    store.subscribe(events.append)
+    names = ["pan0", "nonsense", "userAuthentication", "takePicture", "light0", "pan0"]
+    for role in ("viewer", "operator", "admin"):
+        expected = store.apply([Get(n) for n in names], role).values
+        assert store.read(names, role) == expected and list(store.read(names, role)) == list(expected)
+    assert "userAuthentication" not in store.read(names, "viewer") and "light0" in store.read(names, "viewer")
+    assert events == []

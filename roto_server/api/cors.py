@@ -9,6 +9,8 @@ from __future__ import annotations
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, empty
 
+from roto_server.api import front
+
 METHODS = "GET, POST, PUT, DELETE, OPTIONS"
 EXPOSED = "X-Roto-Notices, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, WWW-Authenticate"
 PREFLIGHT_CACHE_S = "600"
@@ -22,8 +24,7 @@ def install(app: Sanic, origin: str) -> None:
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers.add("Vary", "Origin")
 
-    @app.middleware("request", priority=200)  # before rate limits and credentials: a preflight carries neither
-    async def preflight(request: Request) -> HTTPResponse | None:
+    def preflight(request: Request, path: str) -> HTTPResponse | None:
         if request.method != "OPTIONS" or "access-control-request-method" not in request.headers:
             return None
         response = empty(status=204)
@@ -35,8 +36,10 @@ def install(app: Sanic, origin: str) -> None:
             response.headers["Access-Control-Max-Age"] = PREFLIGHT_CACHE_S
         return response
 
+    app.ctx.front.add(front.PREFLIGHT, preflight)  # before rate limits and credentials: a preflight carries neither
+
     @app.on_response
-    async def cors_headers(request: Request, response: HTTPResponse) -> None:
+    def cors_headers(request: Request, response: HTTPResponse) -> None:  # plain: no coroutine per response
         if response is not None and request.headers.get("origin") == origin and request.method != "OPTIONS":
             allow(response)
             response.headers["Access-Control-Expose-Headers"] = EXPOSED

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from roto_server.api.access import canonical_path
+from roto_server.api import front
 from roto_server.api.errors import error_response
 from roto_server.auth.limits import Decision, WindowLimiter
 
@@ -50,17 +50,15 @@ def install(app: Sanic, limits: RateLimits) -> None:
     if v1 is None and c2 is None:
         return  # no limits: no middleware either, so unlimited requests pay nothing for them
 
-    def limiter_for(request: Request) -> WindowLimiter | None:
-        path = canonical_path(request.path)  # /api/ and /api// are the C2 API too
-        if path == "/api":
+    def limiter_for(path: str) -> WindowLimiter | None:
+        if path == "/api":  # canonical: /api/ and /api// are the C2 API too
             return c2
         if path.startswith("/api/") and path != "/api/v1":
             return v1
         return None
 
-    @app.middleware("request", priority=100)  # before authentication: floods never reach password checks
-    async def count(request: Request) -> HTTPResponse | None:
-        limiter = limiter_for(request)
+    def count(request: Request, path: str) -> HTTPResponse | None:
+        limiter = limiter_for(path)
         if limiter is None:
             return None
         decision = limiter.hit(request.ip or "unknown", time.monotonic())
@@ -70,8 +68,10 @@ def install(app: Sanic, limits: RateLimits) -> None:
         request.ctx.rate = decision
         return None
 
+    app.ctx.front.add(front.RATE_LIMIT, count)  # before authentication: floods never reach password checks
+
     @app.on_response
-    async def annotate(request: Request, response: HTTPResponse) -> None:
+    def annotate(request: Request, response: HTTPResponse) -> None:  # plain: no coroutine per response
         decision: Decision | None = getattr(request.ctx, "rate", None)
         if decision is not None and response is not None:
             for name, value in headers(decision):

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sanic import Request, Sanic
 from sanic.server.websockets.impl import WebsocketImplProtocol
 
+from roto_server.api import front
 from roto_server.api.access import attempt_of, canonical_path, is_upgrade, socket_principal
 from roto_server.api.hub import Subscriber, background
 from roto_server.auth.credentials import Principal
@@ -236,16 +237,17 @@ def install(app: Sanic) -> None:
     ctx = app.ctx
     ctx.gate.sessions.on_end(ctx.sockets.session_ended)
 
-    @app.on_request
-    async def socket_gate(request: Request) -> None:
+    def socket_gate(request: Request, path: str) -> None:
         if not is_upgrade(request):
             return
-        vocabulary = ctx.sockets.vocabularies.get(canonical_path(request.path))
+        vocabulary = ctx.sockets.vocabularies.get(path)
         if vocabulary is None:
             return  # no WebSocket here: routing answers 404
         # raises ApiError 401/429 here, so a refused client never gets an upgrade (nor a traceback)
         request.ctx.socket_who = socket_principal(request, ctx.gate, vocabulary.in_band_login)
         request.ctx.socket_checked = True
+
+    ctx.front.add(front.SOCKET_GATE, socket_gate)
 
 
 async def serve(request: Request, ws: WebsocketImplProtocol, limit: tuple[WindowLimiter | None, str]) -> None:
