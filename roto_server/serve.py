@@ -11,6 +11,8 @@ import logging
 import signal
 
 from sanic import Sanic
+from sanic.application.state import ApplicationServerInfo
+from sanic.http.constants import HTTP
 
 log = logging.getLogger("roto")
 
@@ -32,6 +34,10 @@ async def _serve(app: Sanic) -> None:
 async def serve_until(app: Sanic, stop: asyncio.Event) -> None:
     """Start the device and its listeners on the running loop, serve until ``stop`` is set, then stop both."""
     loop = asyncio.get_running_loop()
+    if not app.state.server_info:
+        # what app.create_server would record: with it, Sanic's start-up code rewrite (touchup) drops the
+        # empty alt-svc header it otherwise adds to every response (HTTP/3 is never served here)
+        app.state.server_info.append(ApplicationServerInfo(settings={"version": HTTP.VERSION_1}))
     await app._startup()  # routes and signals finalised, as AsyncioServer.startup() does
     await app._server_event("init", "before", loop=loop)  # starts the device, then the listeners
     await app._server_event("init", "after", loop=loop)
