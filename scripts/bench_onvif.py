@@ -77,7 +77,10 @@ async def delivery(base: str, clients: list[httpx.AsyncClient], paths: list[str]
     delays: list[float] = []
     writes: list[float] = []
     async with httpx.AsyncClient(base_url=base, auth=("admin", ADMIN_PASSWORD)) as writer:
-        for round_ in range(rounds):
+        # every write must change light0, or no event comes and the polls time out: start from its value
+        light = (await writer.post("/api", json={"get": ["light0"]})).json()["light0"]
+        for _ in range(rounds):
+            light = not light
             polls = [
                 asyncio.create_task(
                     call(
@@ -91,7 +94,7 @@ async def delivery(base: str, clients: list[httpx.AsyncClient], paths: list[str]
             ]
             await asyncio.sleep(0.2)  # every poll waiting first: 50 ms left some still in flight, timing the client
             written = time.perf_counter()
-            await writer.post("/api", json={"light0": round_ % 2 == 0})
+            await writer.post("/api", json={"light0": light})
             writes.append(time.perf_counter() - written)
             for poll in asyncio.as_completed(polls):
                 await poll
