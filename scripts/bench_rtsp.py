@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 
 import av
-import psutil
 
 from roto_server.imaging.h264 import H264Encoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
 from roto_server.imaging.pipeline import CODE_BITS, read_time_code
+from tests.measure import cpu_share
 from tests.rtsp_source import ServerThread, pattern
 from tests.server_process import ServerProcess
 
@@ -56,11 +56,7 @@ def serving_cpu(server: ServerThread, readers: int, seconds: float) -> float:
         while server.call(lambda: server.server.table.playing) < readers and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(1)  # let every reader pass its first keyframe
-        process = psutil.Process()
-        before, start = process.cpu_times(), time.monotonic()
-        time.sleep(seconds)
-        after = process.cpu_times()
-        return (after.user + after.system - before.user - before.system) / (time.monotonic() - start)
+        return cpu_share(None, seconds)
     finally:
         for client in clients:
             client.terminate()
@@ -106,11 +102,7 @@ def readers_cpu(server: ServerProcess, url: str, readers: int, seconds: float) -
         while playing(server) < readers and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(2)  # every reader past its first keyframe
-        process = psutil.Process(server.proc.pid)
-        before, start = process.cpu_times(), time.monotonic()
-        time.sleep(seconds)
-        after = process.cpu_times()
-        return (after.user + after.system - before.user - before.system) / (time.monotonic() - start)
+        return cpu_share(server.proc.pid, seconds)
     finally:
         for client in clients:
             client.terminate()

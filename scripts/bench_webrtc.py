@@ -24,12 +24,12 @@ import time
 from pathlib import Path
 
 import aioice.ice
-import psutil
 import requests
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test harness
 from roto_server.imaging.pipeline import CODE_BITS, read_time_code
+from tests.measure import cpu_share
 from tests.server_process import ServerProcess
 
 MASK = 2**CODE_BITS - 1
@@ -86,11 +86,7 @@ async def viewers_cpu(server: ServerProcess, count: int, seconds: float) -> floa
     drains = [asyncio.create_task(drain(track)) for track in tracks]
     try:
         await asyncio.sleep(2)  # every viewer past its first keyframe
-        process = psutil.Process(server.proc.pid)
-        before, start = process.cpu_times(), time.monotonic()
-        await asyncio.sleep(seconds)
-        after = process.cpu_times()
-        return (after.user + after.system - before.user - before.system) / (time.monotonic() - start)
+        return await asyncio.to_thread(cpu_share, server.proc.pid, seconds)  # the viewers keep draining meanwhile
     finally:
         for task in drains:
             task.cancel()
