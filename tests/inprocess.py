@@ -54,8 +54,6 @@ class InProcessServer(ServerClient):
         credentials: bool = True,
     ) -> None:
         self.data_dir = data_dir
-        self.token = TOKEN
-        self.admin_password = ADMIN_PASSWORD
         # the whole process's log while this server runs (another in-process server's lines may show too)
         self._log = _Lines()
         logging.getLogger().addHandler(self._log)

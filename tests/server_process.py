@@ -25,7 +25,8 @@ class ServerClient:
     """What tests ask of a running unit, in-process or not: its URLs and the C2 API as the API-User."""
 
     port: int
-    token: str
+    token = TOKEN
+    admin_password = ADMIN_PASSWORD
 
     @property
     def base(self) -> str:
@@ -61,8 +62,6 @@ class ServerProcess(ServerClient):
     ) -> None:
         """``port`` 0 lets the OS choose; a test reuses an OS-chosen port only to restart in place."""
         self.data_dir = data_dir
-        self.token = TOKEN
-        self.admin_password = ADMIN_PASSWORD
         self.lines: list[str] = []
         cmd = [
             sys.executable,

@@ -325,7 +325,7 @@ def difference(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_recording_plays_a_recording_the_test_made(server: ServerProcess) -> None:
     assert server.post({"record": "start"}).json() == {"record": "start"}
-    time.sleep(2)  # the recording's length is the point here; nothing to wait for
+    wait_for(lambda: server.state("recordTime")["recordTime"] >= 2, 20, "two recorded seconds")
     assert server.post({"record": "stop"}).json() == {"record": "stop"}
     wait_for(lambda: server.state("record")["record"] == "stop", what="recording stopped")
     started = time.monotonic()

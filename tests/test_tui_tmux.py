@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.media_files import wait_for
 from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.skipif(
@@ -88,12 +89,12 @@ def drive(tmux: Tmux, server: ServerProcess) -> None:
     shown = tmux.wait_for("sharpness")
     assert "cam0Exists" not in shown and "Edge sharpening strength" in shown  # the detail panel
     server.get(sharpness="9")
-    row = next(line for line in tmux.wait_for("sharpness").splitlines() if "sharpness" in line)
-    deadline = time.monotonic() + 10
-    while row.split()[1] != "9" and time.monotonic() < deadline:  # the HTTP change reaches the table
-        time.sleep(0.1)
-        row = next(line for line in tmux.screen().splitlines() if "sharpness" in line)
-    assert row.split()[:2] == ["sharpness", "9"]
+    tmux.wait_for("sharpness")
+
+    def sharpness_row() -> list[str]:
+        return next(line for line in tmux.screen().splitlines() if "sharpness" in line).split()[:2]
+
+    wait_for(lambda: sharpness_row() == ["sharpness", "9"], 10, "the HTTP change in the table")
 
     tmux.keys("4")
     tmux.wait_for("Visual Backup")
@@ -104,26 +105,17 @@ def drive(tmux: Tmux, server: ServerProcess) -> None:
     shown = tmux.wait_for("Switch the recording storage from internal to usb?")
     assert fits(shown) and server.state("recordingStorage")["recordingStorage"]["name"] == "internal"
     tmux.keys("y")
-    deadline = time.monotonic() + 10
-    while server.state("recordingStorage")["recordingStorage"]["name"] != "usb" and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.state("recordingStorage")["recordingStorage"]["name"] == "usb"
+    wait_for(lambda: server.state("recordingStorage")["recordingStorage"]["name"] == "usb", 10, "storage switched")
     tmux.wait_for("recordingStorage = usb")  # the outcome is shown
     tmux.keys("b")  # Visual Backup on: nothing to confirm
-    deadline = time.monotonic() + 10
-    while server.state("backupActive")["backupActive"] is not True and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert server.state("backupActive") == {"backupActive": True}
+    wait_for(lambda: server.state("backupActive") == {"backupActive": True}, 10, "Visual Backup on")
     tmux.wait_for("BACKUP")  # the badge in the top line
     quit_console(tmux)
 
 
 def quit_console(tmux: Tmux) -> None:
     tmux.keys("q")
-    deadline = time.monotonic() + 10
-    while "roto" in tmux.run("list-sessions") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "roto:" not in tmux.run("list-sessions")
+    wait_for(lambda: "roto:" not in tmux.run("list-sessions"), 10, "the console quit")
 
 
 def test_a_wrong_token_stops_and_says_what_to_do(tmux: Tmux, shared_server: ServerProcess) -> None:
