@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sanic import Sanic
@@ -50,6 +51,7 @@ class RotoContext:
     front: FrontDesk = field(default_factory=FrontDesk)  # the checks of the one request middleware
     ws_limiter: WindowLimiter | None = None  # v1 WebSocket messages a second
     c2_limiter: WindowLimiter | None = None  # C2 requests and WebSocket messages a minute
+    limited_path: Callable[[str], bool] | None = None  # which canonical paths the HTTP rate limits count
     listeners: Listeners | None = None  # the servers of a whole device; None for a bare app
     credentials: Credentials | None = None
 
@@ -133,6 +135,7 @@ def build_app(
     metrics.install(app)
     install_web_page(app)
     onvif.install(app)
+    ratelimit.annotate_limited_routes(app)  # last: it looks at every route
 
     @app.before_server_start
     async def _start_device(app: Sanic) -> None:

@@ -26,6 +26,15 @@ def test_get_list_returns_only_the_named_variables_in_order(shared_server: Serve
     assert list(res.json()) == ["light0", "record", "recordTime", "pan0"]
 
 
+def test_a_repeated_poll_sees_every_change(server: ServerProcess) -> None:
+    polls = [server.get(get="[light0,sharpness]").json() for _ in range(3)]  # answered from one rendering
+    assert polls == [{"light0": True, "sharpness": polls[0]["sharpness"]}] * 3
+    requests.post(server.url("/api"), params={"token": server.token}, json={"light0": False, "sharpness": 3}, timeout=5)
+    assert server.get(get="[light0,sharpness]").json() == {"light0": False, "sharpness": 3}
+    server.get(light0="true")  # a write through the query between two identical polls
+    assert server.get(get="[light0,sharpness]").json() == {"light0": True, "sharpness": 3}
+
+
 def test_set_via_query_converts_text_and_lists_touched_variables(server: ServerProcess) -> None:
     url = server.url(f"/api?token={server.token}&light0=false&record=start&sharpness=99&expo=abc")
     res = requests.get(url, timeout=5)

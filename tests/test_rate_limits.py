@@ -53,3 +53,17 @@ def test_websocket_v1_limit_keeps_the_connection(tmp_path: Path) -> None:
         ws.close()
     finally:
         server.stop()
+
+
+def test_c2_limit_when_configured_carries_its_headers(tmp_path: Path) -> None:
+    server = InProcessServer(tmp_path / "data", args=["--rate-limit-c2", "4"])
+    try:  # the start-up request counted one already
+        answers = [requests.get(server.url("/api/"), params={"token": server.token, "get": "[light0]"}, timeout=5)]
+        answers += [requests.post(server.url("/api"), params={"token": server.token}, json={}, timeout=5)]
+        answers += [requests.get(server.url("/api"), params={"token": server.token}, timeout=5)]
+        assert [a.status_code for a in answers] == [200, 200, 200]
+        assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
+        assert requests.get(server.url("/api"), params={"token": server.token}, timeout=5).status_code == 429
+        assert "X-RateLimit-Limit" not in requests.get(server.url("/"), timeout=5).headers  # the page is not counted
+    finally:
+        server.stop()

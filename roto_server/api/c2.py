@@ -40,9 +40,14 @@ class C2Answer(HTTPResponse):
 
     @property
     def processed_headers(self) -> Iterator[tuple[bytes, bytes]]:
+        if not self.headers:  # a plain answer: its one header is always the same
+            return iter(_PLAIN_HEADERS)
         self.headers.setdefault("content-type", self.content_type)  # always a body: never a 204 or 304
         headers = self.headers.items()
         return iter([(_clean(k).encode("ascii"), _clean(f"{v}").encode(errors="surrogateescape")) for k, v in headers])
+
+
+_PLAIN_HEADERS = ((b"content-type", b"application/json"),)
 
 
 def _clean(text: str) -> str:
@@ -53,6 +58,28 @@ def _json(values: dict[str, Any], headers: dict[str, str] | None = None) -> HTTP
     # Sanic's own encoder, minus JSONResponse's re-encodable body machinery: the C2 answer is final
     body = JSONResponse._dumps(values, ensure_ascii=False)
     return C2Answer(body, headers=headers, content_type="application/json")
+
+
+class ReadAnswers:
+    """The encoded answers to pollers' reads. Pollers ask the same names again and again, mostly
+    between two changes of the state: an answer is rendered once per names, role and store
+    revision, and sent as is until the state changes."""
+
+    MAX_ENTRIES = 256
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self._answers: dict[tuple[tuple[str, ...], str], tuple[int, bytes]] = {}
+
+    def answer(self, names: tuple[str, ...], role: str) -> HTTPResponse:
+        revision = self.store.revision
+        kept = self._answers.get((names, role))
+        if kept is None or kept[0] != revision:
+            if len(self._answers) >= self.MAX_ENTRIES:
+                self._answers.clear()  # many distinct queries: start again rather than grow
+            body = JSONResponse._dumps(self.store.read(names, role), ensure_ascii=False).encode()
+            kept = self._answers[(names, role)] = (revision, body)
+        return C2Answer(kept[1], content_type="application/json")
 
 
 def _respond(result: ApplyResult) -> HTTPResponse:
@@ -66,6 +93,7 @@ def install(app: Sanic) -> None:
     ctx = app.ctx
 
     ctx.sockets.serve_at(PATH, C2Vocabulary(ctx.unit.store))
+    reads = ReadAnswers(ctx.unit.store)
 
     def c2_get(request: Request, path: str) -> HTTPResponse | None:
         # GET /api is both the HTTP API and the WebSocket handshake; Sanic routes only
@@ -77,7 +105,7 @@ def install(app: Sanic) -> None:
         if query.snapshot:
             return _json(ctx.unit.store.snapshot(who.role))
         if query.reads is not None:  # a poller's reads: no transaction, nothing to announce
-            return _json(ctx.unit.store.read(query.reads, who.role))
+            return reads.answer(query.reads, who.role)
         return _respond(ctx.unit.store.apply(list(query.ops), who.role, text=True))
 
     ctx.front.add(front.C2_GET, c2_get)

@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from roto_server.api import front
+from roto_server.api.access import canonical_path
 from roto_server.api.errors import error_response
 from roto_server.auth.limits import Decision, WindowLimiter
 
@@ -48,7 +49,7 @@ def install(app: Sanic, limits: RateLimits) -> None:
     v1 = WindowLimiter(limits.http_per_minute, 60.0) if limits.http_per_minute else None
     c2: WindowLimiter | None = app.ctx.c2_limiter  # shared with the C2 WebSocket's messages
     if v1 is None and c2 is None:
-        return  # no limits: no middleware either, so unlimited requests pay nothing for them
+        return  # no limits: no check either, so unlimited requests pay nothing for them
 
     def limiter_for(path: str) -> WindowLimiter | None:
         if path == "/api":  # canonical: /api/ and /api// are the C2 API too
@@ -69,10 +70,23 @@ def install(app: Sanic, limits: RateLimits) -> None:
         return None
 
     app.ctx.front.add(front.RATE_LIMIT, count)  # before authentication: floods never reach password checks
+    app.ctx.limited_path = lambda path: limiter_for(path) is not None
 
-    @app.on_response
-    def annotate(request: Request, response: HTTPResponse) -> None:  # plain: no coroutine per response
-        decision: Decision | None = getattr(request.ctx, "rate", None)
-        if decision is not None and response is not None:
-            for name, value in headers(decision):
-                response.headers[name] = value
+
+def annotate_limited_routes(app: Sanic) -> None:
+    """Give the answers of every limited route its X-RateLimit headers. Called once every route is
+    registered: the headers' middleware is attached to those routes only, so the unlimited ones (the
+    C2 poller's GET by default, the camera streams) pay nothing for it."""
+    limited_path = app.ctx.limited_path
+    if limited_path is None:
+        return
+    names = [route.name for route in app.router.routes if limited_path(canonical_path("/" + route.path))]
+    if names:
+        app.register_named_middleware(_annotate, names, "response")
+
+
+def _annotate(request: Request, response: BaseHTTPResponse) -> None:  # plain: no coroutine per response
+    decision: Decision | None = getattr(request.ctx, "rate", None)
+    if decision is not None and response is not None:
+        for name, value in headers(decision):
+            response.headers[name] = value

@@ -103,6 +103,7 @@ class StateStore:
         self._handlers: dict[str, Handler] = {}
         self._listeners: list[Listener] = []
         self._open: ApplyResult | None = None  # the transaction being applied, if any
+        self.revision = 0  # counts stored changes: an answer rendered at one revision holds until the next
 
     # -- reading -------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Any:
@@ -237,6 +238,7 @@ class StateStore:
     def _store(self, name: str, value: Any, result: ApplyResult) -> None:
         if self._values.get(name) != value or type(self._values.get(name)) is not type(value):
             self._values[name] = _copy(value)
+            self.revision += 1
             result.changes[name] = _copy(value)
 
     def set_facts(self, facts: Mapping[str, Any]) -> dict[str, Any]:
