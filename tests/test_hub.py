@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from roto_server.api.hub import MAX_QUEUED_NOTICES, Hub
+from roto_server.api.hub import MAX_QUEUED_NOTICES, Hub, Subscriber
 from roto_server.device.store import Notice, Set, StateStore
 from roto_shared.catalogue import load_catalogue
 
@@ -33,3 +34,31 @@ async def test_subscribers_see_only_what_their_role_may_read() -> None:
     hub.leave(viewer)
     store.apply([Set("light0", True)], "admin")
     assert viewer.pending == {"light0": False}
+
+
+async def test_the_sweep_writes_at_once_where_it_can_and_wakes_the_rest() -> None:
+    store = StateStore(load_catalogue())
+    hub = Hub(store)
+    taken: list[dict[str, object]] = []
+
+    def instant(sub: Subscriber) -> Callable[[], bool]:
+        def deliver_now() -> bool:
+            taken.append(sub.take()[1])
+            return True
+
+        return deliver_now
+
+    def broken() -> bool:
+        raise ConnectionError("a connection that fails mid-write")
+
+    fast, busy, failing = hub.join("operator")[0], hub.join("operator")[0], hub.join("operator")[0]
+    fast.deliver_now, busy.deliver_now, failing.deliver_now = instant(fast), lambda: False, broken
+    store.apply([Set("light0", False)], "admin")
+    assert not taken and fast.pending  # the writer's answer goes first: delivery waits for the loop's next turn
+    await asyncio.sleep(0)
+    assert taken == [{"light0": False}] and not fast.wake.is_set() and fast.pending == {}
+    assert busy.wake.is_set() and failing.wake.is_set()  # their send tasks take over, nothing lost
+    assert busy.pending == {"light0": False} == failing.pending
+    store.announce(Notice(None, "an event", "info"))
+    await asyncio.sleep(0)
+    assert fast.wake.is_set() and len(taken) == 1  # notices always go through the send task, in order

@@ -9,13 +9,19 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from websocket import create_connection
+
+from roto_server.api import socket_session
 from roto_server.api.c2 import C2Vocabulary
 from roto_server.api.hub import Hub
+from roto_server.api.instant_send import InstantSender, instant_sender
 from roto_server.api.socket_session import ClientSession, SocketRegistry
 from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import Attempt
 from roto_server.device.store import Set, StateStore
 from roto_shared.catalogue import load_catalogue
+from tests.inprocess import InProcessServer
 
 
 class FakeSocket:
@@ -136,3 +142,31 @@ def test_a_failing_message_costs_that_message_only() -> None:
         }
     ]
     assert session.receive("[]")[0]["notification"]["message"].startswith("Invalid value")  # still answering
+
+
+def test_a_change_reaches_real_connections_without_waking_their_tasks(
+    server: InProcessServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the installed Sanic, the hub's sweep writes changes itself (the fast path is not silently lost)."""
+    written: list[str] = []
+
+    def recording(ws: Any) -> InstantSender | None:
+        sender = instant_sender(ws)
+        assert sender is not None, "this Sanic's WebSocket connection lacks what instant_send reads"
+        send = sender.send
+        sender.send = lambda text: (written.append(text), send(text))[1]  # type: ignore[method-assign]
+        return sender
+
+    monkeypatch.setattr(socket_session, "instant_sender", recording)
+    clients = [create_connection(server.ws_url, timeout=10) for _ in range(3)]
+    v1 = create_connection(server.ws_url.replace("/api?", "/api/v1?"), timeout=10)
+    for ws in [*clients, v1]:
+        assert len(json.loads(ws.recv())) > 20  # the full state
+    server.get(light0="false")
+    for ws in clients:
+        assert json.loads(ws.recv()) == {"light0": False}
+    in_v1_words = v1.recv()
+    assert json.loads(in_v1_words) == {"cam1-light": False}
+    assert sorted(written) == sorted(['{"light0": false}'] * 3 + [in_v1_words])
+    for ws in [*clients, v1]:
+        ws.close()

@@ -23,6 +23,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from roto_server.api import front
 from roto_server.api.access import attempt_of, canonical_path, is_upgrade, socket_principal
 from roto_server.api.hub import Subscriber, background
+from roto_server.api.instant_send import InstantSender, instant_sender
 from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import Attempt
 from roto_server.auth.limits import WindowLimiter
@@ -78,6 +79,9 @@ class ClientSession:
         # subscribed to every change; each batch is filtered by the role the client has when it is sent
         async with self.ctx.hub.session("admin") as (sub, _):
             self._sub = sub
+            sender = instant_sender(self.ws)
+            if sender is not None:
+                sub.deliver_now = lambda: self._deliver_now(sub, sender)
             who = self.who.name if self.who else "nobody yet"
             log.info("WebSocket client %s joined as %s (%d connected)", self.attempt.client, who, len(self.ctx.hub))
             with self.ctx.sockets.track(self):
@@ -158,6 +162,17 @@ class ClientSession:
             self._sub.pending.clear()  # the full state supersedes changes queued before it
             self._sub.source = None
         return self.vocabulary.state(self, self.ctx.unit.store.snapshot("admin"))
+
+    def _deliver_now(self, sub: Subscriber, sender: InstantSender) -> bool:
+        """The hub's sweep: this client's changes written at once when its connection can take them."""
+        if self.who is None or not sender.ready():
+            return False  # the send task handles it (and drops it while nobody is logged in)
+        _, changes = sub.take()  # the sweep calls this only without queued notices
+        if changes:
+            text = self.ctx.sockets.rendering(sub.batch_source, self, changes)
+            if text:
+                sender.send(text)
+        return True
 
     async def _send_loop(self, sub: Subscriber) -> None:
         while True:
