@@ -36,5 +36,7 @@ python -m pip install -q -e ".[test]" --config-settings editable_mode=strict
 ruff check .
 ruff format --check .
 mypy
-# two workers for the two cores; a module's tests stay on one worker (they share module-scoped servers)
-python -m pytest -n 2 --dist loadfile "$@"
+# four workers on the two cores: a third of the suite's time is waiting on real time (streams at their
+# frame rate, processes starting and stopping), not computing; a module's tests stay on one worker
+# (they share module-scoped servers)
+python -m pytest -n 4 --dist loadfile "$@"
