@@ -232,6 +232,19 @@ async def test_events_start_with_the_state_then_report_only_news(tmp_path: Path)
     assert gone.status == 200 and (await soap(app, path, pull)).status == 400
 
 
+async def test_a_subscription_belongs_to_the_user_who_made_it(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    created = await soap(app, "event_service", "<tev:CreatePullPointSubscription/>")  # as admin
+    path = "event_service/subscription/" + created.body.split(b"/subscription/")[1].split(b"<")[0].decode()
+    pull = "<tev:PullMessages><tev:Timeout>PT0S</tev:Timeout><tev:MessageLimit>9</tev:MessageLimit></tev:PullMessages>"
+    renew = "<wsnt:Renew><wsnt:TerminationTime>PT60S</wsnt:TerminationTime></wsnt:Renew>"
+    for request in (pull, renew, "<wsnt:Unsubscribe/>"):
+        refused = await soap(app, path, request, security("API-User", TOKEN))
+        assert refused.status == 400 and b"unknown or expired" in refused.body  # as if it did not exist
+    first = await soap(app, path, pull)  # the owner's queue is untouched by the other's attempts
+    assert first.status == 200 and first.body.count(b'PropertyOperation="Initialized"') == 7
+
+
 async def test_entities_and_oversized_envelopes_are_refused_cleanly(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     bomb = (

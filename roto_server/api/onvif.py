@@ -14,6 +14,7 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse, raw
 
 from roto_server.api.access import attempt_of
+from roto_server.auth.credentials import Principal
 from roto_server.auth.gate import Gate, TooManyFailures, Unauthorized
 from roto_server.device.settings import write_atomic
 from roto_server.protocols.onvif import events
@@ -50,8 +51,8 @@ def install(app: Sanic) -> None:
             else:
                 op = onvif.registry.find(service, soap)
                 level = op.level
-            role = "anonymous" if level == "pre" else _authenticate(request, soap, app.ctx.gate, onvif, now)
-            call = _call(request, role, now)
+            who = None if level == "pre" else _authenticate(request, soap, app.ctx.gate, onvif, now)
+            call = _call(request, who, now)
             if sid is not None:
                 body = await _subscription(onvif, sid, call, soap)
             else:
@@ -63,12 +64,14 @@ def install(app: Sanic) -> None:
         await _after(onvif, motion)
         return raw(body, content_type=CONTENT_TYPE)
 
-    def _call(request: Request, role: str, now: float) -> Call:
+    def _call(request: Request, who: Principal | None, now: float) -> Call:
+        """The request for the handlers; ``who`` is None while only pre-auth operations run."""
         listeners = app.ctx.listeners
         ports = listeners.bound_ports() if listeners is not None else {}
         sock = request.transport.get_extra_info("sockname") if request.transport else None
         address = sock[0] if isinstance(sock, tuple) else request.server_name
-        return Call(unit.store, role, f"{request.scheme}://{request.host}", address, now, ports)
+        role, user = (who.role, who.name) if who is not None else ("anonymous", "")
+        return Call(unit.store, role, f"{request.scheme}://{request.host}", address, now, ports, user)
 
     @app.before_server_stop
     async def _stop_motion(app: Sanic) -> None:
@@ -122,7 +125,7 @@ async def _subscription(onvif: OnvifService, sid: int, call: Call, soap: SoapReq
     broker = onvif.events
     if soap.operation != "PullMessages":
         return envelope(events.subscription_op(broker, sid, call, soap.operation, soap.body))
-    sub = broker.find(sid, call.now)
+    sub = broker.find(sid, call.now, call.user)
     timeout, limit = events.pull_timeout(soap.body, call.now)
     messages = broker.take(sub, limit)
     if not messages:
@@ -137,8 +140,8 @@ async def _subscription(onvif: OnvifService, sid: int, call: Call, soap: SoapReq
     return envelope(events.pull_response(sub, messages, time.time()))
 
 
-def _authenticate(request: Request, soap: SoapRequest, gate: Gate, onvif: OnvifService, now: float) -> str:
-    """The role of the caller; _Refusal for none (401 with challenges), wrong ones or a lockout."""
+def _authenticate(request: Request, soap: SoapRequest, gate: Gate, onvif: OnvifService, now: float) -> Principal:
+    """Who calls; _Refusal for no credentials (401 with challenges), wrong ones or a lockout."""
     attempt = attempt_of(request)
     try:
         try:
@@ -154,8 +157,8 @@ def _authenticate(request: Request, soap: SoapRequest, gate: Gate, onvif: OnvifS
                     return str(exc)
                 return None
 
-            return gate.proof(attempt, token.username, check, now).role
-        return gate.identify(attempt, now).role
+            return gate.proof(attempt, token.username, check, now)
+        return gate.identify(attempt, now)
     except Unauthorized as exc:
         status = 400 if token is not None else 401
         headers = [] if token is not None else [("WWW-Authenticate", c) for c in exc.challenges]

@@ -33,6 +33,7 @@ class Call:
     address: str  # the unit's own address the request arrived on: stream URIs use it
     now: float
     web_ports: Mapping[str, int | None] = field(default_factory=dict)
+    user: str = ""  # who is calling ("" while only pre-auth operations run): subscriptions are theirs
 
     def url(self, service: str) -> str:
         return self.base + PATHS[service]

@@ -85,6 +85,7 @@ class Message:
 class Subscription:
     id: int
     expires: float
+    owner: str  # the user who created it: only they pull, renew or end it
     queue: deque[Message] = field(default_factory=lambda: deque(maxlen=QUEUE_LIMIT))
 
 
@@ -126,7 +127,7 @@ class EventBroker:
         for sid in [s.id for s in self.subscriptions.values() if s.expires <= now]:
             del self.subscriptions[sid]
 
-    def create(self, now: float, ttl: float) -> Subscription:
+    def create(self, now: float, ttl: float, owner: str) -> Subscription:
         self.expire(now)
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise Fault(
@@ -134,7 +135,7 @@ class EventBroker:
                 f"at most {MAX_SUBSCRIPTIONS} subscriptions; unsubscribe or let one expire",
                 code="Receiver",
             )
-        sub = Subscription(next(self._ids), now + ttl)
+        sub = Subscription(next(self._ids), now + ttl, owner)
         sub.queue.extend(self.initial(now))
         self.subscriptions[sub.id] = sub
         return sub
@@ -142,10 +143,11 @@ class EventBroker:
     def initial(self, now: float) -> list[Message]:
         return [Message(t, self.store[t.variable], now, "Initialized") for t in TOPICS if t.variable not in _INITIAL]
 
-    def find(self, sid: int, now: float) -> Subscription:
+    def find(self, sid: int, now: float, user: str) -> Subscription:
+        """The subscription ``sid`` of ``user``; another user's is as unknown as one that never was."""
         self.expire(now)
         sub = self.subscriptions.get(sid)
-        if sub is None:
+        if sub is None or sub.owner != user:
             raise Fault("ter:InvalidArgVal", f"subscription {sid} is unknown or expired; create a new one")
         return sub
 
@@ -240,7 +242,7 @@ def register(reg: Registry, broker: EventBroker) -> None:
     @add("events", "CreatePullPointSubscription", "read")
     def _create(call: Call, body: etree._Element) -> etree._Element:
         ttl = duration(child_text(body, "InitialTerminationTime"), DEFAULT_TERMINATION_S, MAX_TERMINATION_S, call.now)
-        sub = broker.create(call.now, ttl)
+        sub = broker.create(call.now, ttl, call.user)
         return el(
             "tev:CreatePullPointSubscriptionResponse",
             el("tev:SubscriptionReference", text("wsa:Address", f"{call.url('events')}/subscription/{sub.id}")),
@@ -270,7 +272,7 @@ def subscription_op(
     broker: EventBroker, sid: int, call: Call, request_name: str, body: etree._Element
 ) -> etree._Element:
     """Renew, Unsubscribe and SetSynchronizationPoint on one subscription (PullMessages waits: the adapter)."""
-    sub = broker.find(sid, call.now)
+    sub = broker.find(sid, call.now, call.user)
     if request_name == "Renew":
         ttl = duration(child_text(body, "TerminationTime"), DEFAULT_TERMINATION_S, MAX_TERMINATION_S, call.now)
         sub.expires = call.now + ttl
