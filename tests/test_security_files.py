@@ -71,7 +71,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
         (folder / "inner.mkv").symlink_to(folder / "ok.mkv" if folder == recordings else folder / "backup_ok.mkv")
         (folder / "folder.mkv").mkdir()
         os.mkfifo(folder / "fifo.mkv")
-    _index(backup, ["backup_ok.mkv", *TRAVERSALS, "creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv"])
+        os.link(outside / "secret.mkv", folder / "hard.mkv")  # the same file system: a second name for it
+    _index(backup, ["backup_ok.mkv", *TRAVERSALS, "creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "hard.mkv"])
     linked = root / LINKED
     linked.mkdir()
     (linked / ".roto-storage.json").write_text(json.dumps({"uuid": LINKED, "name": LINKED}))
@@ -104,9 +105,10 @@ def _candidate_ids() -> list[str]:
     """Every id shape either endpoint ever accepted, for every crafted row and link."""
     ids = []
     for uid, first in ((EVIL, 2), (LINKED, 1), (INDEX_LINK, 1)):  # row 1 of the evil stick is legit
-        for number in range(first, 12):
+        for number in range(first, 13):
             ids += [f"{uid}.{number}", f"{uid}.b.{number}", _b64(f"b\n{uid}\n{number}")]
-        for name in ("creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "folder.mkv", "inner.mkv"):
+        names = ("creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "folder.mkv", "inner.mkv", "hard.mkv")
+        for name in names:
             ids += [_b64(f"r\n{uid}\n{name}"), f"{uid}.r.{_b64(name)}"]
         for name in TRAVERSALS:
             ids += [_b64(f"r\n{uid}\n{name}"), f"{uid}.r.{_b64(name)}", f"{uid}.b.{_b64(name)}"]

@@ -2,7 +2,9 @@
 
 Names come from folders and indexes on media anyone may have prepared, so a name is only
 served when it is a plain file name, every component on the way is a real folder of the
-storage (never a link), the file is a regular file and its real path lies inside the storage.
+storage (never a link), the file is a regular file with no other name (a hard link made on the
+medium could give a file from elsewhere on the same file system a name here) and its real path
+lies inside the storage. roto itself never links files.
 """
 
 from __future__ import annotations
@@ -68,17 +70,27 @@ def entry_refusal(folder: Path, name: str) -> str | None:
         return "a symbolic link"
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file"
+    if info.st_nlink > 1:
+        return "a hard link"
     return None
 
 
 def regular_files(folder: Path) -> dict[str, os.DirEntry[str]]:
-    """The regular files (no links, FIFOs or folders) directly in ``folder``, by name: one directory
-    read instead of a stat per name, which keeps a listing of 100 000 backup files fast."""
+    """The regular files with one name (no links, FIFOs or folders) directly in ``folder``, by name:
+    one directory read and one lstat each (about 2 µs), which keeps a listing of 100 000 backup files
+    within a second."""
     try:
         with os.scandir(folder) as found:
-            return {e.name: e for e in found if e.is_file(follow_symlinks=False) and plain_name(e.name)}
+            return {e.name: e for e in found if e.is_file(follow_symlinks=False) and plain_name(e.name) and _single(e)}
     except OSError:
         return {}
+
+
+def _single(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.stat(follow_symlinks=False).st_nlink == 1
+    except OSError:  # gone since the directory was read
+        return False
 
 
 def refusal(storage: Storage, kind: str, name: str) -> str | None:
@@ -111,7 +123,8 @@ def open_regular(storage: Storage, kind: str, name: str) -> tuple[int, os.stat_r
     except OSError as exc:
         raise NotServable(exc.strerror or "cannot be opened") from None
     info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
+    why = "not a regular file" if not stat.S_ISREG(info.st_mode) else "a hard link" if info.st_nlink > 1 else None
+    if why is not None:
         os.close(fd)
-        raise NotServable("not a regular file")
+        raise NotServable(why)
     return fd, info
