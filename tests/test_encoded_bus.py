@@ -82,6 +82,20 @@ async def test_the_encoder_stops_with_its_last_reader_and_a_new_size_restarts_it
     assert old is not None and new is not None and new.sps != old.sps
 
 
+async def test_a_keyframe_wanted_mid_gop_comes_before_the_gops_own(camera: Camera) -> None:
+    camera.start()
+    try:
+        frames = camera.stream.encoded("stream1")
+        before = await asyncio.wait_for(take(frames, 20), 30)  # a keyframe, then 19 of the GOP's 29 others
+        camera.stream.want_keyframe("stream1")  # as a WebRTC viewer's PLI does (the join's request is 0.6 s old)
+        after = await asyncio.wait_for(take(frames, 8), 30)
+        await frames.aclose()
+    finally:
+        camera.stop()
+    assert before[0].keyframe and not any(f.keyframe for f in before[1:])
+    assert any(f.keyframe for f in after), "the encoder waited for its GOP's keyframe (frame 30)"
+
+
 async def test_an_unknown_name_is_refused(camera: Camera) -> None:
     with pytest.raises(ValueError, match="stream1, stream2"):
         await anext(camera.stream.encoded("stream3"))

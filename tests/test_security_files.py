@@ -72,7 +72,8 @@ def crafted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPr
         (folder / "folder.mkv").mkdir()
         os.mkfifo(folder / "fifo.mkv")
         os.link(outside / "secret.mkv", folder / "hard.mkv")  # the same file system: a second name for it
-    _index(backup, ["backup_ok.mkv", *TRAVERSALS, "creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "hard.mkv"])
+    crafted_rows = ["creds.mkv", "passwd.mkv", "secret.mkv", "gone.mkv", "fifo.mkv", "hard.mkv"]
+    _index(backup, ["backup_ok.mkv", *TRAVERSALS, *crafted_rows])
     linked = root / LINKED
     linked.mkdir()
     (linked / ".roto-storage.json").write_text(json.dumps({"uuid": LINKED, "name": LINKED}))

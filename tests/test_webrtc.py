@@ -22,6 +22,7 @@ import pytest
 import requests
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from aiortc.rtp import RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPacket, RtcpPsfbPacket
 
 from roto_server.imaging.encoded import EncodedFrame
 from roto_server.webrtc.ice import parse_ice_server
@@ -389,6 +390,26 @@ def test_pending_offers_expire_and_answers_must_match_their_client() -> None:
             await service.close()
 
     asyncio.run(run())
+
+
+def test_a_viewers_picture_loss_request_reaches_the_shared_encoder() -> None:
+    """RTCP PLI and FIR, as a browser sends them after a loss, parsed and handled by aiortc's own sender."""
+
+    async def run() -> list[str]:
+        asked: list[str] = []
+        service = WebRtcService(no_frames, want_keyframe=asked.append)
+        try:
+            peer, _ = await service.offer("alice@10.0.0.1", "stream2")
+            sender = peer.pc.getSenders()[0]
+            for fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+                wire = bytes(RtcpPsfbPacket(fmt=fmt, ssrc=1234, media_ssrc=sender._ssrc))
+                for packet in RtcpPacket.parse(wire):
+                    await sender._handle_rtcp_packet(packet)
+        finally:
+            await service.close()
+        return asked
+
+    assert asyncio.run(run()) == ["stream2", "stream2"]  # the feed limits how often its encoder obliges
 
 
 def test_a_playing_viewer_follows_the_resolution(server: ServerProcess) -> None:

@@ -68,7 +68,8 @@ def install(app: Sanic, max_viewers: int = 10, ice_servers: Sequence[str] = ()) 
     if os.environ.get(LOOPBACK_ENV) == "1":
         use_loopback_only()
     ctx = app.ctx
-    service = ctx.webrtc = WebRtcService(ctx.camera.stream.encoded, max_viewers, ice_servers)
+    stream = ctx.camera.stream
+    service = ctx.webrtc = WebRtcService(stream.encoded, max_viewers, ice_servers, want_keyframe=stream.want_keyframe)
 
     @app.before_server_stop
     async def _close_peers(app: Sanic) -> None:

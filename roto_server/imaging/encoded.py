@@ -85,9 +85,10 @@ class LiveFeed:
         for reader in self._readers:
             reader.offer(frame)
         if any(reader.waiting_for_keyframe for reader in self._readers):
-            self._ask_for_keyframe()
+            self.want_keyframe()
 
-    def _ask_for_keyframe(self) -> None:
+    def want_keyframe(self) -> None:
+        """Ask the encoder for a keyframe, unless one was asked for within the interval."""
         now = time.monotonic()
         if self._request_keyframe and now - self._last_request >= self._keyframe_interval:
             self._last_request = now
@@ -102,7 +103,7 @@ class LiveFeed:
         """Frames from the next keyframe on, until end() or the reader stops iterating."""
         reader = _Reader(self.backlog)
         self._readers.add(reader)
-        self._ask_for_keyframe()
+        self.want_keyframe()
         try:
             while True:
                 while not reader.frames and not reader.ended:

@@ -222,6 +222,13 @@ class StreamService:
             async for unit in feed.subscribe():
                 yield unit
 
+    def want_keyframe(self, name: str) -> None:
+        """A reader lost pictures (a WebRTC viewer's PLI or FIR): ask the rendition's encoder for a keyframe,
+        at most one request per feed's interval however many readers ask."""
+        feed = self._feeds.get((name, None))
+        if feed is not None:
+            feed.want_keyframe()
+
     def _request_keyframe(self, key: RenditionKey) -> None:
         worker = self._workers.get(key)
         if worker is not None:

@@ -82,6 +82,24 @@ def _codec_preferences(h264: bool, vp8: bool) -> list[RTCRtpCodecCapability]:
     return chosen + [c for c in codecs if c.mimeType == "video/rtx"]
 
 
+def _forward_keyframe_requests(sender: RTCRtpSender, ask: Callable[[], None]) -> None:
+    """Pass a viewer's picture-loss requests (RTCP PLI and FIR) on to the shared encoder.
+
+    aiortc answers them by flagging its own encoder's next frame (``_send_keyframe``); the bus's packets
+    bypass that encoder, so without this a viewer that lost a keyframe waits for the next one of the GOP.
+    A sender without the hook (another aiortc release) keeps aiortc's own behaviour.
+    """
+    own = getattr(sender, "_send_keyframe", None)
+    if own is None:
+        return
+
+    def send_keyframe() -> None:
+        own()  # still needed by the VP8 fallback, which aiortc encodes itself
+        ask()
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
+
+
 class WebRtcService:
     def __init__(
         self,
@@ -89,8 +107,10 @@ class WebRtcService:
         max_viewers: int = 10,
         ice_servers: Sequence[str] = (),
         offer_ttl: float = 30.0,
+        want_keyframe: Callable[[str], None] | None = None,
     ) -> None:
         self._frames = frames
+        self._want_keyframe = want_keyframe  # a viewer lost pictures: ask the stream's encoder (rate-limited there)
         self.max_viewers = max_viewers
         self._config = RTCConfiguration(iceServers=[ice_server(url) for url in ice_servers])
         self.offer_ttl = offer_ttl
@@ -111,6 +131,9 @@ class WebRtcService:
         # the codec the sender uses is the first negotiated one, known once the descriptions are exchanged
         track = BusTrack(self._frames(stream), lambda: transceiver._codecs[0].name if transceiver else "H264")
         transceiver = pc.addTransceiver(track, direction="sendonly")
+        if self._want_keyframe is not None:
+            want_keyframe = self._want_keyframe
+            _forward_keyframe_requests(transceiver.sender, lambda: want_keyframe(stream))
         peer = Peer(secrets.token_urlsafe(12), client, stream, pc, track)
         self._peers[peer.id] = peer
 
