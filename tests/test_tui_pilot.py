@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from roto_tui.widgets.unit_bar import UnitBar
 from tests.server_process import ServerProcess
 
 SIZE = (120, 40)
+BOXES = ("head0", "head1", "recording", "backup", "storages")
 
 
 def make_app(server: ServerProcess, **kwargs: Any) -> RotoApp:
@@ -200,3 +202,14 @@ async def test_a_lost_storage_raises_an_alarm_with_the_servers_reason(tmp_path: 
             await settle(pilot, lambda: not box.display, timeout=20)
     finally:
         server.stop()
+
+
+async def test_before_the_first_answer_the_overview_claims_nothing() -> None:
+    with socket.socket() as taken:  # bound, never listening: the console's connection is refused
+        taken.bind(("127.0.0.1", 0))
+        app = RotoApp(RotoClient(f"http://127.0.0.1:{taken.getsockname()[1]}", token="t"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: "disconnected" in str(app.screen.query_one(UnitBar).render()))
+            shown = {box: str(app.screen.query_one(f"#{box}", Static).render()) for box in BOXES}
+            assert all("not known yet" in text for text in shown.values()), shown
+            assert not any(word in " ".join(shown.values()) for word in ("stopped", "off", "none detected"))

@@ -89,8 +89,8 @@ class GalleryScreen(DeviceScreen):
             f"Visual Backup {state}, on {s.get('backupStorage', {}).get('name', '-')}  "
             f"left {s.get('backupRemainingCapacity', '')}  kept {s.get('backupStoredFileDuration', '')}  "
             f"cap {s.get('storageBackupCapacity', '')}\n"
-            f"recordings on {s.get('recordingStorage', {}).get('name', '-')}  "
-            f"{'[b]tagged only[/b]' if self.tagged_only else 'all files'}"
+            f"listed: {'[b]tagged[/b]' if self.tagged_only else 'all'} Visual Backup files  "
+            f"[dim](manual recordings go to {s.get('recordingStorage', {}).get('name', '-')})[/]"
         )
 
     @work(exclusive=True, group="gallery")

@@ -115,6 +115,9 @@ class OverviewScreen(DeviceScreen):
     def refresh_from_state(self) -> None:
         unit = self.roto.unit
         state = unit.client.state
+        if not state:  # never connected: defaults would claim "stopped", "off" and "none detected"
+            self._show_unknown()
+            return
         alarms = unit.alarms() if unit.connected else []
         keys = {a.key for a in alarms}
         box = self.query_one("#alarms", Static)
@@ -128,6 +131,14 @@ class OverviewScreen(DeviceScreen):
         self.query_one("#recording", Static).update(recording_text(state))
         self.query_one("#backup", Static).update(backup_text(state))
         self.query_one("#storages", Static).update(storages_text(state))
+
+    def _show_unknown(self) -> None:
+        unknown = "[dim]not known yet[/]"
+        self.query_one("#alarms", Static).set_class(True, "-none")
+        for box, title in (("head0", "Head 0"), ("head1", "Head 1"), ("recording", "Recording")):
+            self.query_one(f"#{box}", Static).update(f"[b]{title}[/b]  {unknown}")
+        self.query_one("#backup", Static).update(f"[b]Visual Backup[/b]  {unknown}")
+        self.query_one("#storages", Static).update(f"[b]Storage[/b]  {unknown}")
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
