@@ -129,16 +129,20 @@ class Hub:
                 visible = by_role[sub.role] = self._store.readable_subset(event.changes, sub.role)
             if sub.offer(event, visible):
                 self._undelivered[sub] = None
-        if first and self._undelivered:
-            try:
-                asyncio.get_running_loop().call_soon(self._sweep)
-            except RuntimeError:  # no loop runs (a test driving the store alone): the send tasks will do
-                self._sweep()
+        if not first or not self._undelivered:
+            return  # a sweep is due already, or nobody got anything
+        try:
+            asyncio.get_running_loop().call_soon(self._sweep)
+        except RuntimeError:  # no loop runs here (a test driving the store alone): no writes, only wake-ups
+            self._sweep(instant=False)
 
-    def _sweep(self) -> None:
+    def _sweep(self, instant: bool = True) -> None:
         undelivered, self._undelivered = self._undelivered, {}
         for sub in undelivered:
-            sub.deliver()
+            if instant:
+                sub.deliver()
+            else:
+                sub.wake.set()
 
 
 @contextlib.asynccontextmanager
