@@ -14,7 +14,7 @@ from generated_doc import write_or_check
 
 from roto_server.protocols.onvif.events import TOPICS
 from roto_server.protocols.onvif.imaging_map import ABSENT, FIELDS
-from roto_server.protocols.onvif.media import RESOLUTIONS
+from roto_server.protocols.onvif.profiles import RESOLUTIONS
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "onvif-mapping.md"
 
