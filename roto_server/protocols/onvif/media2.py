@@ -109,7 +109,7 @@ def profile_element(call: Call, p: Profile, types: set[str]) -> etree._Element:
             encoder_configuration(call, p.encoder, "tr2:VideoEncoder") if "VideoEncoder" in types else None,
             _retag(ptz_configuration(), "PTZ") if "PTZ" in types else None,
         )
-    return el("tr2:Profiles", text("tt:Name", p.name), configurations, token=p.token, fixed="true")
+    return el("tr2:Profiles", text("tr2:Name", p.name), configurations, token=p.token, fixed="true")
 
 
 def requested_types(body: etree._Element) -> set[str]:
