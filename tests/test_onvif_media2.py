@@ -20,7 +20,7 @@ from zeep.exceptions import Fault
 
 from tests.inprocess import InProcessServer
 from tests.onvif2_wsdl import media2_wsdl_tree
-from tests.onvif_soap import envelope
+from tests.onvif_soap import envelope, security
 from tests.server_process import ADMIN_PASSWORD, TOKEN
 
 TR2 = "http://www.onvif.org/ver20/media/wsdl"
@@ -225,3 +225,33 @@ async def test_onvif_zeep_async_finds_the_media2_xaddr(server: InProcessServer) 
         assert [(s.XAddr, s.Version.Major) for s in media2] == [(server.url("/onvif/media2_service"), 2)]
     finally:
         await cam.close()
+
+
+def test_malformed_requests_are_faults_naming_the_field(server: InProcessServer) -> None:
+    before = server.state(*SETTINGS)
+    config = '<tr2:Configuration token="vec_main"><tt:Encoding>H264</tt:Encoding>{}</tr2:Configuration>'
+    cases = {
+        "<tr2:SetVideoEncoderConfiguration/>": "Configuration",
+        "<tr2:SetVideoEncoderConfiguration>"
+        + config.format("<tt:Resolution><tt:Width>1280</tt:Width></tt:Resolution>")
+        + "</tr2:SetVideoEncoderConfiguration>": "Resolution",
+        "<tr2:SetVideoEncoderConfiguration>"
+        + config.format("<tt:RateControl><tt:FrameRateLimit>fast</tt:FrameRateLimit></tt:RateControl>")
+        + "</tr2:SetVideoEncoderConfiguration>": "FrameRateLimit",
+        "<tr2:SetVideoEncoderConfiguration>"
+        + config.format("<tt:Quality>nan</tt:Quality>")
+        + "</tr2:SetVideoEncoderConfiguration>": "Quality",
+        "<tr2:GetStreamUri><tr2:Protocol>RTSP</tr2:Protocol></tr2:GetStreamUri>": "ProfileToken",
+        "<tr2:GetStreamUri><tr2:ProfileToken>main</tr2:ProfileToken></tr2:GetStreamUri>": "Protocol",
+        "<tr2:GetProfiles><tr2:Token>third</tr2:Token></tr2:GetProfiles>": "ProfileToken",
+        "<tr2:GetVideoEncoderConfigurations><tr2:ConfigurationToken>x</tr2:ConfigurationToken>"
+        "</tr2:GetVideoEncoderConfigurations>": "ConfigurationToken",
+        "<tr2:GetVideoSourceConfigurationOptions><tr2:ProfileToken>x</tr2:ProfileToken>"
+        "</tr2:GetVideoSourceConfigurationOptions>": "ProfileToken",
+    }
+    for body, field in cases.items():
+        request = envelope(body, security("admin", ADMIN_PASSWORD))  # a fresh nonce each time
+        answer = requests.post(server.url("/onvif/media2_service"), data=request, timeout=10)
+        assert answer.status_code == 400 and b"s:Fault" in answer.content, body
+        assert field.encode() in answer.content, (field, answer.content[-400:])
+    assert server.state(*SETTINGS) == before

@@ -124,6 +124,8 @@ def encoder_writes(call: Call, config: etree._Element | None) -> list[Set]:
     width, height = child_text(config, "Resolution", "Width"), child_text(config, "Resolution", "Height")
     fps, quality = child_text(config, "RateControl", "FrameRateLimit"), child_text(config, "Quality")
     encoding = child_text(config, "Encoding")
+    if (width is None) != (height is None):
+        raise Fault("ter:ConfigModify", "Resolution needs both Width and Height")
     if encoding not in (None, "H264"):
         raise Fault("ter:ConfigModify", f"Encoding {encoding!r}: only H264")
     if token == "vec_sub":
