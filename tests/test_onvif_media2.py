@@ -255,3 +255,22 @@ def test_malformed_requests_are_faults_naming_the_field(server: InProcessServer)
         assert answer.status_code == 400 and b"s:Fault" in answer.content, body
         assert field.encode() in answer.content, (field, answer.content[-400:])
     assert server.state(*SETTINGS) == before
+
+
+def test_onveef_reads_and_sets_through_media2(server: InProcessServer, restore: None) -> None:
+    """onveef (zeep-free, its own envelopes) prefers Media2 for encoder configurations and options."""
+    from onveef import OnvifClient
+
+    with OnvifClient("127.0.0.1", server.port, "API-User", TOKEN) as cam:
+        configs = cam.get_video_encoder_configurations()
+        assert [c["token"] for c in configs] == ["vec_main", "vec_sub"]
+        options = cam.get_video_encoder_options_normalized(configuration_token="vec_main", prefer="media2")
+        assert [o["encoding"] for o in options] == ["H264"]
+        assert options[0]["resolutions"][-1] == {"width": 1280, "height": 720}
+        fps = 15 if server.state("recordingFps")["recordingFps"] != 15 else 10
+        assert options[0]["fps"]["min"] <= fps <= options[0]["fps"]["max"]
+        cam.set_video_encoder_configuration_media2(
+            token="vec_main", name="Main", encoding="H264", width=1280, height=720, quality=None, fps=fps,
+            bitrate_kbps=None, gop=None,
+        )  # fmt: skip
+    assert server.state("recordingFps", "recordingResolution") == {"recordingFps": fps, "recordingResolution": "HD"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from roto_server.device.store import Set
-from roto_server.protocols.soap.envelope import Fault, child_text
+from roto_server.protocols.soap.envelope import Fault, child, child_text
 
 from .engine import Call
 
@@ -122,8 +122,8 @@ def encoder_writes(call: Call, config: etree._Element | None) -> list[Set]:
     token = encoder_token(config.get("token"))
     writes: list[Set] = []
     width, height = child_text(config, "Resolution", "Width"), child_text(config, "Resolution", "Height")
-    fps, quality = child_text(config, "RateControl", "FrameRateLimit"), child_text(config, "Quality")
-    encoding = child_text(config, "Encoding")
+    fps, quality = _value(config, "RateControl", "FrameRateLimit"), child_text(config, "Quality")
+    encoding = _value(config, "Encoding")
     if (width is None) != (height is None):
         raise Fault("ter:ConfigModify", "Resolution needs both Width and Height")
     if encoding not in (None, "H264"):
@@ -143,6 +143,18 @@ def encoder_writes(call: Call, config: etree._Element | None) -> list[Set]:
     if quality is not None:
         writes.append(Set("recordingPictureQuality", _quality(quality)))
     return writes
+
+
+def _value(config: etree._Element, *path: str) -> str | None:
+    """A field as an element or, as some Media2 clients (onveef) send it, an attribute of its parent.
+
+    Reading both keeps a value the client sent from being silently dropped while the rest is applied.
+    """
+    found = child_text(config, *path)
+    if found is None:
+        parent = child(config, *path[:-1]) if path[:-1] else config
+        found = None if parent is None else parent.get(path[-1])
+    return found
 
 
 def _frame_rate(call: Call, fps: str) -> int:
