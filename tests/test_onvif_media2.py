@@ -104,7 +104,7 @@ def test_stream_uri_opens_with_ffprobe(server: InProcessServer, media2: Any) -> 
                 "-rtsp_transport",
                 transport,
                 "-show_entries",
-                "stream=codec_name",
+                "stream=codec_name,profile",
                 "-of",
                 "csv=p=0",
                 authed,
@@ -113,7 +113,11 @@ def test_stream_uri_opens_with_ffprobe(server: InProcessServer, media2: Any) -> 
             text=True,
             timeout=30,
         )
-        assert probe.stdout.strip().splitlines()[:1] == ["h264"], (transport, probe.stderr)
+        codec, _, h264_profile = probe.stdout.strip().partition("\n")[0].partition(",")
+        assert codec == "h264", (transport, probe.stderr)
+    # the H.264 profile the encoder configuration names is the one the stream has (constrained baseline)
+    named = media2.GetProfiles({"Token": "main", "Type": ["VideoEncoder"]})[0].Configurations.VideoEncoder.Profile
+    assert named in h264_profile.split(), (named, h264_profile)
 
 
 def test_snapshot_uri_serves_a_jpeg(server: InProcessServer, media2: Any) -> None:

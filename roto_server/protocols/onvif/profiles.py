@@ -23,7 +23,7 @@ SUB_FPS = 15
 SUB_QUALITY = 60
 SOURCE = "head"  # the one video source: whichever head is streamed (cameraSwitch)
 SOURCE_CONFIG = "vsc0"
-H264_PROFILE = "Main"
+H264_PROFILE = "Baseline"  # the stream is libx264 constrained baseline (imaging/h264.py)
 GOV_RANGE = (1, 60)
 
 
