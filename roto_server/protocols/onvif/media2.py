@@ -126,6 +126,14 @@ def _profiles_for(body: etree._Element) -> tuple[Profile, ...]:
     return PROFILES if token is None else (profile(token),)
 
 
+def _check_source_filter(body: etree._Element) -> None:
+    """Faults for an unknown ConfigurationToken or ProfileToken; every profile holds the one source."""
+    token = child_text(body, "ConfigurationToken")
+    if token not in (None, SOURCE_CONFIG):
+        raise Fault("ter:NoConfig", f"ConfigurationToken {token!r} is unknown; the source is {SOURCE_CONFIG}")
+    _profiles_for(body)
+
+
 def register(reg: Registry) -> None:
     add = reg.add
 
@@ -142,18 +150,12 @@ def register(reg: Registry) -> None:
 
     @add("media2", "GetVideoSourceConfigurations", "read")
     def _vscs(call: Call, body: etree._Element) -> etree._Element:
-        token = child_text(body, "ConfigurationToken")
-        if token not in (None, SOURCE_CONFIG):
-            raise Fault("ter:NoConfig", f"ConfigurationToken {token!r} is unknown; the source is {SOURCE_CONFIG}")
-        _profiles_for(body)  # an unknown ProfileToken is a fault; every profile holds the one source
+        _check_source_filter(body)
         return el("tr2:GetVideoSourceConfigurationsResponse", source_configuration(call, "tr2:Configurations"))
 
     @add("media2", "GetVideoSourceConfigurationOptions", "read")
     def _vsc_options(call: Call, body: etree._Element) -> etree._Element:
-        token = child_text(body, "ConfigurationToken")
-        if token not in (None, SOURCE_CONFIG):
-            raise Fault("ter:NoConfig", f"ConfigurationToken {token!r} is unknown; the source is {SOURCE_CONFIG}")
-        _profiles_for(body)
+        _check_source_filter(body)
         widths = sorted(w for w, _ in RESOLUTIONS.values())
         heights = sorted(h for _, h in RESOLUTIONS.values())
         return el(
@@ -185,6 +187,7 @@ def register(reg: Registry) -> None:
     def _vec_options(call: Call, body: etree._Element) -> etree._Element:
         token = options_token(body)
         rates = " ".join(f"{float(f):g}" for f in encoder_rates(call, token))
+        bitrate = encoder(call, token).bitrate_kbps  # fixed per encoder: the range is that one value
         return el(
             "tr2:GetVideoEncoderConfigurationOptionsResponse",
             el(
@@ -195,7 +198,7 @@ def register(reg: Registry) -> None:
                     el("tt:ResolutionsAvailable", text("tt:Width", w), text("tt:Height", h))
                     for w, h in encoder_sizes(token)
                 ),
-                _range("tt:BitrateRange", encoder(call, token).bitrate_kbps, encoder(call, token).bitrate_kbps),
+                _range("tt:BitrateRange", bitrate, bitrate),
                 GovLengthRange=f"{GOV_RANGE[0]} {GOV_RANGE[1]}",
                 FrameRatesSupported=rates,
                 ProfilesSupported=H264_PROFILE,
