@@ -252,6 +252,7 @@ def test_malformed_requests_are_faults_naming_the_field(server: InProcessServer)
         "</tr2:GetVideoEncoderConfigurations>": "ConfigurationToken",
         "<tr2:GetVideoSourceConfigurationOptions><tr2:ProfileToken>x</tr2:ProfileToken>"
         "</tr2:GetVideoSourceConfigurationOptions>": "ProfileToken",
+        "<tr2:GetProfiles><!-- a comment --><?note here?><tr2:Type>Nothing</tr2:Type></tr2:GetProfiles>": "Type",
     }
     for body, field in cases.items():
         request = envelope(body, security("admin", ADMIN_PASSWORD))  # a fresh nonce each time

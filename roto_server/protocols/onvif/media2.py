@@ -114,7 +114,7 @@ def profile_element(call: Call, p: Profile, types: set[str]) -> etree._Element:
 
 def requested_types(body: etree._Element) -> set[str]:
     """The configuration types GetProfiles should include; none named means none (Media2's rule)."""
-    asked = [(node.text or "").strip() for node in body if etree.QName(node).localname == "Type"]
+    asked = [(n.text or "").strip() for n in body if isinstance(n.tag, str) and etree.QName(n).localname == "Type"]
     unknown = [t for t in asked if t not in ALL_TYPES]
     if unknown:
         raise Fault("ter:InvalidArgVal", f"Type {unknown[0]!r} is unknown; allowed are {', '.join(ALL_TYPES)}")
