@@ -14,7 +14,7 @@ from generated_doc import write_or_check
 
 from roto_server.protocols.onvif.events import TOPICS
 from roto_server.protocols.onvif.imaging_map import ABSENT, FIELDS
-from roto_server.protocols.onvif.media import RESOLUTIONS
+from roto_server.protocols.onvif.profiles import RESOLUTIONS
 
 TARGET = Path(__file__).resolve().parents[1] / "docs" / "onvif-mapping.md"
 
@@ -49,7 +49,9 @@ def render() -> str:
         "| PanTilt y | `pan0.y` / `pan1.y` | −1..1 ↔ 100..0 % (tilt up is positive) |",
         "| Presets | `onvif-presets.json` in the data folder | up to 32 |",
         "",
-        "## Media (`/onvif/media_service`, profiles `main` → `/stream1`, `sub` → `/stream2`)",
+        "## Media (`/onvif/media_service`) and Media2 (`/onvif/media2_service`)",
+        "",
+        "Both serve the same profiles, `main` → `/stream1` and `sub` → `/stream2`, and the same encoders.",
         "",
         "| VideoEncoderConfiguration `vec_main` | C2 variable | values |",
         "|---|---|---|",

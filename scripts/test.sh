@@ -32,6 +32,7 @@ python3 -m venv "$venv"
 python -m pip install -q --upgrade pip
 # strict editable mode links the sources into a plain folder, so mypy sees roto_shared too
 python -m pip install -q -e ".[test]" --config-settings editable_mode=strict
+scripts/onvif2_wsdl.sh "$venv"
 
 ruff check .
 ruff format --check .

@@ -16,6 +16,14 @@ from .engine import Call, Registry
 
 MANUFACTURER = "roto"
 MODEL = "Rotoclear C2 control unit (roto)"
+SERVICE_NAMESPACES = (
+    ("device", "tds"),
+    ("media", "trt"),
+    ("media2", "tr2"),
+    ("ptz", "tptz"),
+    ("imaging", "timg"),
+    ("events", "tev"),
+)
 
 
 def serial_of(call: Call) -> str:
@@ -100,8 +108,8 @@ def register(reg: Registry) -> None:
     def _services(call: Call, body: etree._Element) -> etree._Element:
         include = child_text(body, "IncludeCapability") in ("true", "1")
         services = []
-        for name, ns in (("device", "tds"), ("media", "trt"), ("ptz", "tptz"), ("imaging", "timg"), ("events", "tev")):
-            major, minor = ("2", "0") if ns in ("tptz", "timg") else ("2", "60") if ns == "tds" else ("2", "0")
+        for name, ns in SERVICE_NAMESPACES:
+            major, minor = ("2", "60") if ns == "tds" else ("2", "0")
             caps = el("tds:Capabilities", service_capabilities(name)) if include else None
             services.append(
                 el(
@@ -309,6 +317,10 @@ def service_capabilities(service: str) -> etree._Element:
             SnapshotUri="true",
             OSD="true",
         )
+    if service == "media2":
+        from .media2 import capabilities as media2_capabilities
+
+        return media2_capabilities()
     if service == "ptz":
         return el("tptz:Capabilities", EFlip="false", Reverse="false", GetCompatibleConfigurations="false")
     if service == "imaging":

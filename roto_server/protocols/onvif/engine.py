@@ -13,10 +13,11 @@ from roto_server.device.store import Refused, Set, StateStore
 from roto_server.protocols.soap.envelope import Fault, Request, el, envelope
 
 Level = Literal["pre", "read", "write"]  # pre: before authentication (ONVIF Core's PRE_AUTH set)
-SERVICES = ("device", "media", "ptz", "imaging", "events", "subscription")
+SERVICES = ("device", "media", "media2", "ptz", "imaging", "events", "subscription")
 PATHS = {
     "device": "/onvif/device_service",
     "media": "/onvif/media_service",
+    "media2": "/onvif/media2_service",
     "ptz": "/onvif/ptz_service",
     "imaging": "/onvif/imaging_service",
     "events": "/onvif/event_service",

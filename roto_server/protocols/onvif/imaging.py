@@ -11,7 +11,7 @@ from roto_server.protocols.soap.envelope import Fault, child, child_text, el, te
 
 from .engine import Call, Registry
 from .imaging_map import FIELDS
-from .media import SOURCE
+from .profiles import SOURCE
 
 # ImagingSettings20 wants its children in schema order; the table is in apply order
 ORDER = ("Brightness", "ColorSaturation", "Contrast", "Exposure", "Sharpness", "WhiteBalance")

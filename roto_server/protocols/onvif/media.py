@@ -2,49 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lxml import etree
 
-from roto_server.device.store import Set
 from roto_server.protocols.soap.envelope import Fault, child, child_text, el, text
 
 from .engine import Call, Handler, Registry
+from .profiles import (
+    GOV_RANGE,
+    H264_PROFILE,
+    PROFILES,
+    SOURCE,
+    SOURCE_CONFIG,
+    Profile,
+    encoder,
+    encoder_rates,
+    encoder_sizes,
+    encoder_token,
+    encoder_writes,
+    options_token,
+    profile,
+    snapshot_uri,
+    source_size,
+    stream_uri,
+)
 from .ptz import ptz_configuration
 
-RESOLUTIONS = {"4K": (3840, 2160), "FullHD": (1920, 1080), "HD": (1280, 720)}
-SUB_SIZE = (640, 360)  # the sub stream's fixed rendition
-SUB_FPS = 15
-SOURCE = "head"  # the one video source: whichever head is streamed (cameraSwitch)
-SOURCE_CONFIG = "vsc0"
 
-
-@dataclass(frozen=True)
-class Profile:
-    token: str
-    name: str
-    encoder: str
-    path: str  # RTSP path on the unit's RTSP server
-
-
-PROFILES = (Profile("main", "MainStream", "vec_main", "/stream1"), Profile("sub", "SubStream", "vec_sub", "/stream2"))
-
-
-def profile(token: str | None) -> Profile:
-    for p in PROFILES:
-        if p.token == token:
-            return p
-    raise Fault("ter:NoProfile", f"ProfileToken {token!r} is unknown; profiles are: main, sub")
-
-
-def _size(call: Call) -> tuple[int, int]:
-    return RESOLUTIONS.get(str(call.store["recordingResolution"]), RESOLUTIONS["FullHD"])
-
-
-def source_configuration(call: Call) -> etree._Element:
-    width, height = _size(call)
+def source_configuration(call: Call, tag: str = "tt:VideoSourceConfiguration") -> etree._Element:
+    width, height = source_size(call)
     return el(
-        "tt:VideoSourceConfiguration",
+        tag,
         text("tt:Name", "Streamed head"),
         text("tt:UseCount", len(PROFILES)),
         text("tt:SourceToken", SOURCE),
@@ -54,33 +41,35 @@ def source_configuration(call: Call) -> etree._Element:
 
 
 def encoder_configuration(call: Call, token: str) -> etree._Element:
-    main = token == "vec_main"
-    width, height = _size(call) if main else SUB_SIZE
-    fps = int(call.store["recordingFps"]) if main else SUB_FPS
-    quality = int(call.store["recordingPictureQuality"]) if main else 60
+    e = encoder(call, token)
     return el(
         "tt:VideoEncoderConfiguration",
-        text("tt:Name", "Main H.264" if main else "Sub H.264"),
+        text("tt:Name", e.name),
         text("tt:UseCount", 1),
         text("tt:Encoding", "H264"),
-        el("tt:Resolution", text("tt:Width", width), text("tt:Height", height)),
-        text("tt:Quality", quality),
+        el("tt:Resolution", text("tt:Width", e.width), text("tt:Height", e.height)),
+        text("tt:Quality", e.quality),
         el(
             "tt:RateControl",
-            text("tt:FrameRateLimit", fps),
+            text("tt:FrameRateLimit", e.fps),
             text("tt:EncodingInterval", 1),
-            text("tt:BitrateLimit", 8000 if main else 1000),
+            text("tt:BitrateLimit", e.bitrate_kbps),
         ),
-        el("tt:H264", text("tt:GovLength", fps), text("tt:H264Profile", "Main")),
-        el(
-            "tt:Multicast",
-            el("tt:Address", text("tt:Type", "IPv4"), text("tt:IPv4Address", "0.0.0.0")),
-            text("tt:Port", 0),
-            text("tt:TTL", 1),
-            text("tt:AutoStart", False),
-        ),
+        el("tt:H264", text("tt:GovLength", e.gov_length), text("tt:H264Profile", H264_PROFILE)),
+        multicast_off(),
         text("tt:SessionTimeout", "PT60S"),
         token=token,
+    )
+
+
+def multicast_off() -> etree._Element:
+    """The unit streams unicast only: every encoder names an unused multicast group."""
+    return el(
+        "tt:Multicast",
+        el("tt:Address", text("tt:Type", "IPv4"), text("tt:IPv4Address", "0.0.0.0")),
+        text("tt:Port", 0),
+        text("tt:TTL", 1),
+        text("tt:AutoStart", False),
     )
 
 
@@ -97,17 +86,13 @@ def profile_element(call: Call, p: Profile, tag: str = "trt:Profiles") -> etree.
 
 
 def video_source(call: Call) -> etree._Element:
-    width, height = _size(call)
+    width, height = source_size(call)
     return el(
         "trt:VideoSources",
         text("tt:Framerate", int(call.store["recordingFps"])),
         el("tt:Resolution", text("tt:Width", width), text("tt:Height", height)),
         token=SOURCE,
     )
-
-
-def _host(address: str) -> str:
-    return f"[{address}]" if ":" in address else address
 
 
 def register(reg: Registry) -> None:
@@ -168,20 +153,15 @@ def register(reg: Registry) -> None:
 
     @add("media", "GetVideoEncoderConfiguration", "read")
     def _vec(call: Call, body: etree._Element) -> etree._Element:
-        token = _encoder_token(child_text(body, "ConfigurationToken"))
+        token = encoder_token(child_text(body, "ConfigurationToken"))
         node = encoder_configuration(call, token)
         node.tag = "{http://www.onvif.org/ver10/media/wsdl}Configuration"
         return el("trt:GetVideoEncoderConfigurationResponse", node)
 
     @add("media", "GetVideoEncoderConfigurationOptions", "read")
     def _vec_options(call: Call, body: etree._Element) -> etree._Element:
-        token = child_text(body, "ConfigurationToken")
-        if token is None:
-            profile_token = child_text(body, "ProfileToken")
-            token = profile(profile_token).encoder if profile_token else "vec_main"
-        main = _encoder_token(token) == "vec_main"
-        sizes = list(RESOLUTIONS.values()) if main else [SUB_SIZE]
-        fps = [int(f) for f in call.store.catalogue["recordingFps"].options or ()] if main else [SUB_FPS]
+        token = options_token(body)
+        sizes, fps = encoder_sizes(token), encoder_rates(call, token)
         return el(
             "trt:GetVideoEncoderConfigurationOptionsResponse",
             el(
@@ -190,10 +170,10 @@ def register(reg: Registry) -> None:
                 el(
                     "tt:H264",
                     *(el("tt:ResolutionsAvailable", text("tt:Width", w), text("tt:Height", h)) for w, h in sizes),
-                    el("tt:GovLengthRange", text("tt:Min", 1), text("tt:Max", 60)),
+                    el("tt:GovLengthRange", text("tt:Min", GOV_RANGE[0]), text("tt:Max", GOV_RANGE[1])),
                     el("tt:FrameRateRange", text("tt:Min", min(fps)), text("tt:Max", max(fps))),
                     el("tt:EncodingIntervalRange", text("tt:Min", 1), text("tt:Max", 1)),
-                    text("tt:H264ProfilesSupported", "Main"),
+                    text("tt:H264ProfilesSupported", H264_PROFILE),
                 ),
             ),
         )
@@ -209,14 +189,12 @@ def register(reg: Registry) -> None:
         protocol = child_text(body, "StreamSetup", "Transport", "Protocol") or "RTSP"
         if protocol not in ("RTSP", "UDP", "TCP"):
             raise Fault("ter:InvalidStreamSetup", f"Transport Protocol {protocol!r}: RTSP, UDP or TCP (over RTSP)")
-        port = call.rtsp_port or int(call.store["rtspPort"])  # while RTSP is off, where it will serve once on
-        uri = f"rtsp://{_host(call.address)}:{port}{p.path}"
-        return el("trt:GetStreamUriResponse", _media_uri(uri))
+        return el("trt:GetStreamUriResponse", _media_uri(stream_uri(call, p)))
 
     @add("media", "GetSnapshotUri", "read")
     def _snapshot_uri(call: Call, body: etree._Element) -> etree._Element:
         profile(child_text(body, "ProfileToken"))
-        return el("trt:GetSnapshotUriResponse", _media_uri(f"{call.base}/camera.jpeg"))
+        return el("trt:GetSnapshotUriResponse", _media_uri(snapshot_uri(call)))
 
     for op in ("GetAudioSources", "GetAudioSourceConfigurations", "GetAudioEncoderConfigurations"):
         reg.add("media", op, "read")(_empty(op))
@@ -279,46 +257,3 @@ def _media_uri(uri: str) -> etree._Element:
         text("tt:InvalidAfterReboot", False),
         text("tt:Timeout", "PT0S"),
     )
-
-
-def _encoder_token(token: str | None) -> str:
-    if token not in ("vec_main", "vec_sub"):
-        raise Fault("ter:NoConfig", f"ConfigurationToken {token!r} is unknown; encoders are: vec_main, vec_sub")
-    return token
-
-
-def encoder_writes(call: Call, config: etree._Element | None) -> list[Set]:
-    """The recording settings a new main encoder configuration asks for; the sub stream is fixed."""
-    if config is None:
-        raise Fault("ter:InvalidArgVal", "SetVideoEncoderConfiguration needs a Configuration")
-    token = _encoder_token(config.get("token"))
-    writes: list[Set] = []
-    width, height = child_text(config, "Resolution", "Width"), child_text(config, "Resolution", "Height")
-    fps, quality = child_text(config, "RateControl", "FrameRateLimit"), child_text(config, "Quality")
-    encoding = child_text(config, "Encoding")
-    if encoding not in (None, "H264"):
-        raise Fault("ter:ConfigModify", f"Encoding {encoding!r}: only H264")
-    if token == "vec_sub":
-        if (width, height) not in ((None, None), tuple(str(v) for v in SUB_SIZE)):
-            raise Fault("ter:ConfigModify", f"Resolution: the sub stream is fixed at {SUB_SIZE[0]}x{SUB_SIZE[1]}")
-        return writes
-    if width is not None and height is not None:
-        size = next((n for n, wh in RESOLUTIONS.items() if (str(wh[0]), str(wh[1])) == (width, height)), None)
-        if size is None:
-            allowed = ", ".join(f"{w}x{h}" for w, h in RESOLUTIONS.values())
-            raise Fault("ter:ConfigModify", f"Resolution {width}x{height}: allowed are {allowed}")
-        writes.append(Set("recordingResolution", size))
-    if fps is not None:
-        options = [int(f) for f in call.store.catalogue["recordingFps"].options or ()]
-        if not fps.isdigit() or int(fps) not in options:
-            raise Fault("ter:ConfigModify", f"FrameRateLimit {fps}: allowed are {options}")
-        writes.append(Set("recordingFps", int(fps)))
-    if quality is not None:
-        try:
-            value = round(float(quality))
-        except ValueError:
-            value = -1
-        if not 1 <= value <= 100:
-            raise Fault("ter:ConfigModify", f"Quality {quality}: allowed is 1 to 100")
-        writes.append(Set("recordingPictureQuality", value))
-    return writes

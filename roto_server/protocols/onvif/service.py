@@ -9,7 +9,7 @@ from pathlib import Path
 from roto_server.device.store import StateStore
 from roto_server.protocols.soap import wsse
 
-from . import device, events, imaging, media, ptz
+from . import device, events, imaging, media, media2, ptz
 from .engine import Registry
 from .presets import Presets
 
@@ -28,6 +28,7 @@ class OnvifService:
         self.registry = Registry()
         device.register(self.registry)
         media.register(self.registry)
+        media2.register(self.registry)
         ptz.register(self.registry, self.ptz)
         imaging.register(self.registry)
         events.register(self.registry, self.events)
