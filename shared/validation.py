@@ -79,8 +79,9 @@ def _as_number(name: str, raw: Any, text: bool) -> float | int:
         raise _fail(name, f"expected a number, got {raw!r:.80}")
     if isinstance(raw, float) and not math.isfinite(raw):
         raise _fail(name, f"expected a finite number, got {raw!r:.80}")
-    if isinstance(raw, int) and abs(raw) > MAX_MAGNITUDE:
-        raise _fail(name, f"expected a number between -1e15 and 1e15, got one with {len(str(abs(raw)))} digits")
+    if abs(raw) > MAX_MAGNITUDE:  # in any spelling: 1e20 as well as twenty-one digits
+        size = f"one with {len(str(abs(raw)))} digits" if isinstance(raw, int) else f"{raw:g}"
+        raise _fail(name, f"expected a number between -1e15 and 1e15, got {size}")
     return raw
 
 

@@ -70,6 +70,17 @@ def test_bad_json_bodies_get_a_400_naming_the_field(
     assert res.json().get("field") == field and words in res.json()["error"]
 
 
+def test_huge_numbers_in_exponent_notation_are_refused_too(fuzz_server: ServerProcess) -> None:
+    before = fuzz_server.state("zoom0", "pan0", "recordingPictureQuality")
+    res = post(fuzz_server, "/api", '{"zoom0": 1e20, "pan0": {"x": 1e300}, "recordingPictureQuality": -1e16}')
+    assert res.status_code == 200 and res.json() == before
+    notices = json.loads(res.headers["X-Roto-Notices"])
+    assert [n["variable"] for n in notices] == ["zoom0", "pan0", "recordingPictureQuality"]
+    assert all("between -1e15 and 1e15" in n["message"] for n in notices), notices
+    res = requests.get(fuzz_server.url("/api"), params={"zoom0": "1e16"}, auth=admin(fuzz_server), timeout=10)
+    assert res.json() == {"zoom0": before["zoom0"]} and "1e+16" in res.headers["X-Roto-Notices"]
+
+
 def test_huge_integers_and_unicode_digits_are_refused_by_name(fuzz_server: ServerProcess) -> None:
     before = fuzz_server.state("pan0", "gain")
     res = post(fuzz_server, "/api", '{"pan0": {"x": ' + HUGE + '}, "gain": -' + HUGE + "}")
