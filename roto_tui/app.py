@@ -141,7 +141,9 @@ class RotoApp(App[None]):
                 each.set_class(not event.connected, "-offline")
         elif isinstance(event, AccessRefused):
             self.sub_title = f"✗ {event.detail}"
-            self.push_screen(AccessScreen(access_advice(unit.client.base, on_loopback(unit.client.base))))
+            client = unit.client
+            advice = access_advice(client.base, on_loopback(client.base), client.brings_credentials)
+            self.push_screen(AccessScreen(advice))
         elif isinstance(event, Notification):
             severity = {"error": "error", "warning": "warning"}.get(event.level, "information")
             self.notify(event.message, severity=severity, timeout=10 if event.level == "error" else 5)  # type: ignore[arg-type]

@@ -55,6 +55,14 @@ class ConnectionChanged:
     detail: str = ""
 
 
+def _seconds(retry_after: str | None) -> float:
+    """Retry-After in seconds (at least 1; the longest backoff when missing or unreadable)."""
+    try:
+        return max(1.0, float(retry_after or ""))
+    except ValueError:
+        return float(BACKOFF[-1])
+
+
 @dataclass(frozen=True)
 class AccessRefused:
     """The device refused the credentials (HTTP 401): retrying cannot help, so the client stops."""
@@ -152,9 +160,15 @@ class RotoClient:
             except Exception:
                 log.exception("client listener failed")
 
+    @property
+    def brings_credentials(self) -> bool:
+        """Whether the client sends any credentials at all."""
+        return bool(self._token or self._user)
+
     async def _run(self) -> None:
         attempt = 0
         while True:
+            wait: float | None = None  # how long the device asked us to wait, if it did
             try:
                 async with connect(self.ws_url, max_size=2**22, open_timeout=10) as ws:
                     self._ws = ws
@@ -184,6 +198,9 @@ class RotoClient:
                     self._emit(AccessRefused(f"{self.base} refused the credentials (HTTP 401)"))
                     self._emit(ConnectionChanged(False, f"{detail}: wrong or missing token"))
                     return
+                if exc.response.status_code == 429:  # a lockout after failed logins: wait it out, then retry
+                    wait = _seconds(exc.response.headers.get("Retry-After"))
+                    detail = "too many failed logins from this address (locked out)"
             except (TimeoutError, OSError, WebSocketException, ValueError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
             self._ws = None
@@ -194,7 +211,7 @@ class RotoClient:
             if not self.reconnect:
                 self._emit(ConnectionChanged(False, detail))
                 return
-            delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            delay = wait if wait is not None else BACKOFF[min(attempt, len(BACKOFF) - 1)]
             attempt += 1
             self._emit(ConnectionChanged(False, f"{detail}; retrying in {delay:g} s"))
             await asyncio.sleep(delay)

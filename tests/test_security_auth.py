@@ -91,3 +91,14 @@ def test_digest_nonce_count_that_is_not_hex_is_refused_cleanly(nc: str) -> None:
     )
     with pytest.raises(DigestError, match="nc must be"):
         auth.verify(parse(header), "pw", "GET", "/api", T0)
+
+
+def test_a_lockout_is_logged_once_when_it_begins(caplog: pytest.LogCaptureFixture) -> None:
+    g = gate()
+    with caplog.at_level("INFO", logger="roto.auth"):
+        lock_admin(g, "203.0.113.9")
+        login(g, "203.0.113.9", "admin", "again")  # refused while locked: no new lines
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("failed login")]
+    locked = [r.getMessage() for r in caplog.records if "locked out" in r.getMessage()]
+    assert len(failed) == 5 and "'admin' from 203.0.113.9" in failed[0] and "guess" not in failed[0]
+    assert locked == ["user 'admin' from 203.0.113.9 locked out for 300 s after 5 failed logins"]

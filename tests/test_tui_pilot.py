@@ -20,6 +20,7 @@ from roto_tui.screens.state import StateScreen
 from roto_tui.widgets.frame_view import FrameView
 from roto_tui.widgets.help import AccessScreen
 from roto_tui.widgets.unit_bar import UnitBar
+from tests.inprocess import InProcessServer
 from tests.server_process import ServerProcess
 
 SIZE = (120, 40)
@@ -213,3 +214,26 @@ async def test_before_the_first_answer_the_overview_claims_nothing() -> None:
             shown = {box: str(app.screen.query_one(f"#{box}", Static).render()) for box in BOXES}
             assert all("not known yet" in text for text in shown.values()), shown
             assert not any(word in " ".join(shown.values()) for word in ("stopped", "off", "none detected"))
+
+
+async def test_without_credentials_the_console_says_it_sent_none(server: ServerProcess) -> None:
+    app = RotoApp(RotoClient(server.base))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, AccessScreen))
+        advice = app.screen.advice  # type: ignore[attr-defined]
+        assert "had none to send" in advice and "refused the credentials" not in advice and "--token" in advice
+
+
+async def test_a_lockout_is_named_and_waited_out_rather_than_hammered(tmp_path: Path) -> None:
+    server = InProcessServer(tmp_path / "data")
+    try:
+        for _ in range(5):  # five wrong tokens from this address lock the API-User out
+            requests.get(server.url("/api"), params={"token": "wrong"}, timeout=5)
+        app = make_app(server)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, lambda: "too many failed logins" in app.sub_title)
+            retry = int(app.sub_title.rsplit("retrying in ", 1)[1].split(" ")[0])
+            assert 200 < retry <= 300  # the device's Retry-After, not the 4 s backoff
+            assert not app.client.refused  # it will try again once the lockout is over
+    finally:
+        server.stop()

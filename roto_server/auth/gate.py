@@ -9,6 +9,7 @@ or evict a lockout); successes are not counted.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from .credentials import API_USER, Authenticator, AuthError, Principal, parse_ba
 from .limits import WindowLimiter
 from .sessions import SessionStore
 
+log = logging.getLogger("roto.auth")
 REALM = "roto"
 SESSION_COOKIE = "roto_session"
 ANONYMOUS = Principal("anonymous", "viewer")
@@ -136,8 +138,15 @@ class Gate:
         return key
 
     def _failed(self, key: tuple[str, str], message: str, now: float, stale: bool = False) -> Unauthorized:
-        self.failures.hit(key, now)
-        self.address_failures.hit(key[0], now)
+        client, user = key
+        log.info("failed login for user %r from %s: %s", user, client, message)
+        for limiter, counted, whom in (
+            (self.failures, key, f"user {user!r} from {client}"),
+            (self.address_failures, client, f"every user from {client}"),
+        ):
+            last = limiter.hit(counted, now)
+            if last.allowed and last.remaining == 0:  # this failure was the last one allowed
+                log.warning("%s locked out for %d s after %d failed logins", whom, last.reset_after, limiter.limit)
         self.counts["auth_failed"] += 1
         return Unauthorized(message, self.challenges(now, stale))
 

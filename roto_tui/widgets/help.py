@@ -65,17 +65,21 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def access_advice(base: str, loopback: bool) -> str:
+def access_advice(base: str, loopback: bool, sent: bool = True) -> str:
     local = (
         "On the unit itself roto-tui reads the token from the server's data folder "
         "(credentials.json; give --data-dir if the server uses another folder). "
         if loopback
         else ""
     )
+    if sent:
+        what = f"[b red]{base} refused the credentials (HTTP 401).[/]\n\n"
+        why = "roto-tui stopped retrying: the same credentials would be refused again.\n"
+    else:
+        what = f"[b red]{base} needs credentials (HTTP 401), and roto-tui had none to send.[/]\n\n"
+        why = "No --token or --user was given" + (" and no credentials.json was found.\n" if loopback else ".\n")
     return (
-        f"[b red]{base} refused the credentials (HTTP 401).[/]\n\n"
-        "roto-tui stopped retrying: the same credentials would be refused again.\n"
-        "Start it again with [b]--token TOKEN[/b] (the API token roto-server printed at its first start) "
+        what + why + "Start it again with [b]--token TOKEN[/b] (the API token roto-server printed at its first start) "
         f"or [b]--user admin --password PW[/b]. {local}\n\n"
         "[dim]Esc closes this panel, q quits.[/]"
     )
