@@ -76,6 +76,7 @@ def test_picture(width: int = 320, height: int = 180) -> bytes:
 
 class FakeDevice:
     base = "http://roto.test:8080"
+    brings_credentials = True  # as a console started with --token
 
     def __init__(self) -> None:
         self.state = initial_state()
