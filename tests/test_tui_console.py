@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Input, OptionList, Static
+from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
 
 from roto_tui.alarms import AlarmWatch
 from roto_tui.app import RotoApp
@@ -103,7 +103,11 @@ async def test_consequences_are_confirmed_first(
         await pilot.pause(0.1)
         await pilot.press(*keys)
         await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert asked in str(app.screen.question)  # type: ignore[attr-defined]
+        question = str(app.screen.question)  # type: ignore[attr-defined]
+        assert asked in question
+        label = app.screen.query_one(Label)
+        shown, room = label.size, label.parent.content_size  # type: ignore[union-attr]
+        assert shown.width <= room.width and shown.width * shown.height >= len(question), "the question is cut off"
         await pilot.press("enter")  # No has the focus: a reflexive Enter sends nothing
         await settle(pilot, lambda: "nothing changed" in toasts(app))
         assert device.written == []

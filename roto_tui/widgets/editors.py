@@ -115,6 +115,7 @@ class ConfirmScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical { width: 64; height: auto; border: thick $warning; padding: 0 1; background: $surface; }
+    ConfirmScreen Label { width: 100%; }  /* wraps a long question instead of cutting it */
     ConfirmScreen Horizontal { height: auto; }
     ConfirmScreen Button { margin: 1 1 0 0; }
     """
