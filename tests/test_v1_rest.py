@@ -246,3 +246,12 @@ def test_anonymous_read_only_when_enabled(tmp_path: Path) -> None:
 def test_paging_errors_name_the_argument_at_fault(server: InProcessServer, query: str, field: str) -> None:
     res = requests.get(server.url(f"/api/recordings?{query}"), auth=("API-User", server.token), timeout=5)
     assert res.status_code == 400 and res.json()["field"] == field
+
+
+def test_login_and_settings_errors_name_what_is_wrong(server: InProcessServer) -> None:
+    login = server.url("/api/login")
+    for body, field in (({"username": "admin"}, "password"), ({"password": "x"}, "username"), ([], "username")):
+        res = requests.post(login, json=body, timeout=5)
+        assert res.status_code == 400 and res.json()["field"] == field, body
+    res = requests.post(server.url("/api/settings/brightness"), data="abc", auth=("API-User", server.token), timeout=5)
+    assert res.status_code == 400 and "a number between 0 and 100" in res.json()["errors"][0]["message"]

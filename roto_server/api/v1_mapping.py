@@ -49,7 +49,9 @@ def _percent(variable: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any],
     integral = var.type == "integer"
 
     def to_c2(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidV1Value(f"Value must be a number between 0 and 100, not {value!r:.40}")
+        if not 0 <= value <= 100:
             raise InvalidV1Value("Value must be between 0 and 100")
         raw = lo + (hi - lo) * value / 100.0
         return round(raw) if integral else round(raw, 3)

@@ -257,12 +257,10 @@ def install(app: Sanic) -> None:
             body = decode_json(request.body or b"{}")
         except JsonInputError:
             body = None
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("username"), str)
-            or not isinstance(body.get("password"), str)
-        ):
-            raise ApiError(400, 'body must be {"username": "...", "password": "..."}', field="username")
+        fields = body if isinstance(body, dict) else {}
+        missing = next((k for k in ("username", "password") if not isinstance(fields.get(k), str)), None)
+        if missing is not None:  # named: the first field that is absent or not a string
+            raise ApiError(400, 'body must be {"username": "...", "password": "..."}', field=missing)
         now = time.time()
         try:
             who = ctx.gate.login(attempt_of(request), body["username"], body["password"], now)
