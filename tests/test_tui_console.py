@@ -147,6 +147,20 @@ async def test_search_from_any_screen_and_no_match() -> None:
         await settle(pilot, lambda: not nomatch.display)
 
 
+async def test_slash_on_the_state_screen_starts_a_new_search_at_once() -> None:
+    app, _ = console("state")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, StateScreen))
+        box = app.screen.query_one("#filter", Input)
+        box.value = "light"
+        app.screen.query_one(DataTable).focus()
+        await pilot.pause()
+        app.screen.action_focus_filter()  # type: ignore[attr-defined]
+        assert app.focused is box and box.value == ""  # no turn of the loop in between: a burst's next key lands here
+        await pilot.press(*"rec")
+        await settle(pilot, lambda: box.value == "rec")
+
+
 async def test_vi_keys_and_the_detail_panel() -> None:
     app, _ = console("state")
     async with app.run_test(size=SIZE) as pilot:

@@ -125,7 +125,10 @@ class StateScreen(DeviceScreen):
             self.query_one(DataTable).update_cell(name, "value", value_text(self.device.state.get(name, "")))
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        """A new search, as / starts one in less or vim: keys typed right after it (a paste, tmux) land here too."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self.set_focus(box)  # at once: Widget.focus() waits for the next turn, and quick keys went to the table
 
     def action_focus_table(self) -> None:
         self.query_one(DataTable).focus()
