@@ -177,6 +177,9 @@ async def test_vi_keys_and_the_detail_panel() -> None:
         assert table.cursor_row == 0
         detail = text_of(app.screen.query_one("#detail", Static))
         assert "cam0Exists" in detail and "connected to the control unit" in detail
+        app.screen.query_one("#filter", Input).value = "httpPort"
+        await settle(pilot, lambda: "httpPort" in text_of(app.screen.query_one("#detail", Static)))
+        assert "writes: admin only" in text_of(app.screen.query_one("#detail", Static))
 
 
 async def test_help_lists_every_key_of_the_screen() -> None:

@@ -97,7 +97,8 @@ class StateScreen(DeviceScreen):
         var = self.catalogue[self._shown[table.cursor_row]]
         allowed = var.range_text() or "any"
         unit = f" {var.unit}" if var.unit else ""
-        detail.update(f"[b]{var.name}[/b]  {var.type}, {var.access}, allowed: {allowed}{unit}\n{var.description}")
+        access = f"{var.access} (writes: admin only)" if var.writable and var.write_role == "admin" else var.access
+        detail.update(f"[b]{var.name}[/b]  {var.type}, {access}, allowed: {allowed}{unit}\n{var.description}")
 
     @on(Input.Changed, "#filter")
     def _filter(self, event: Input.Changed) -> None:
