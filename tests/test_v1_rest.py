@@ -118,6 +118,8 @@ def test_basic_bearer_cookie_and_logout(server: ServerProcess, tmp_path: Path) -
     assert code == 200
     code, _ = curl("-H", f"Authorization: Bearer {token}", server.url("/api/status"))
     assert code == 401  # revoked
+    code, body = curl("-b", str(jar), server.url("/api/status"))  # the same session's cookie
+    assert code == 401 and "session has ended" in json.loads(body)["error"]
 
 
 def test_failed_logins_are_limited_per_address_and_user(server: ServerProcess) -> None:

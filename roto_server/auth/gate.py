@@ -99,6 +99,8 @@ class Gate:
                 return Principal(session.user, session.role, session.token, session.expires)
         if self._anonymous_allowed():
             return ANONYMOUS
+        if attempt.cookie:
+            raise Unauthorized("the session has ended (logged out or expired): log in again", self.challenges(now))
         raise Unauthorized(
             "credentials required: ?token=..., Basic, Digest or Bearer (POST /api/login)", self.challenges(now)
         )
