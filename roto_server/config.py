@@ -46,13 +46,13 @@ class ServerConfig:
     ice_servers: tuple[str, ...] = ()  # STUN/TURN URLs handed to every peer connection
 
 
-def _checked_head(parser: argparse.ArgumentParser, text: str) -> str:
+def _checked_head(parser: argparse.ArgumentParser, text: str, option: str) -> str:
     from roto_server.imaging.sources import check_head_spec
 
     try:
         return check_head_spec(text)
     except ValueError as exc:
-        parser.error(f"--head0/--head1: {exc}")
+        parser.error(f"{option}: {exc}")
         raise  # parser.error exits; this keeps type checkers informed
 
 
@@ -263,7 +263,7 @@ def parse_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] |
         api_token=args.api_token,
         admin_password=args.admin_password,
         log_level=args.log_level,
-        heads=(_checked_head(parser, args.head0), _checked_head(parser, args.head1)),
+        heads=(_checked_head(parser, args.head0, "--head0"), _checked_head(parser, args.head1, "--head1")),
         storage_root=Path(args.storage_root) if args.storage_root else None,
         segment_seconds=args.segment_seconds,
         anonymous_read=args.anonymous_read,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from roto_server.config import parse_config
@@ -145,3 +146,12 @@ def test_a_storage_root_that_does_not_exist_is_created_with_a_warning(tmp_path: 
         assert "did not exist" not in fresh.log()
     finally:
         fresh.stop()
+
+
+@pytest.mark.parametrize("option", ["--head0", "--head1"])
+def test_a_bad_head_names_its_option(option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_config([option, str(tmp_path / "missing.mp4")], {})
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"{option}: " in error and "missing.mp4" in error and "--head0/--head1" not in error
