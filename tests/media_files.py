@@ -12,6 +12,21 @@ from typing import Any
 SEGMENT = ["--segment-seconds", "2"]  # short Visual Backup files, so tests see splits quickly
 
 
+def probe_rtsp(
+    url: str, transport: str = "tcp", entries: str = "codec_name,width,height"
+) -> subprocess.CompletedProcess[str]:
+    """ffprobe on an RTSP URL over ``transport`` (udp or tcp); stdout is JSON: {"streams": [{entries}]}."""
+    command = ["ffprobe", "-v", "error", "-rtsp_transport", transport, "-show_entries", f"stream={entries}"]
+    return subprocess.run([*command, "-of", "json", url], capture_output=True, text=True, timeout=30)
+
+
+def first_stream(probe: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The first stream :func:`probe_rtsp` found (fails with ffprobe's message when there is none)."""
+    streams = json.loads(probe.stdout or "{}").get("streams") or []
+    assert streams, probe.stderr
+    return streams[0]  # type: ignore[no-any-return]
+
+
 def ffprobe(path: Path) -> dict[str, Any]:
     """Codec, size, frames actually decodable and duration of a video file."""
     done = subprocess.run(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as real_dt
 import shutil
 import socket
-import subprocess
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from onvif import ONVIFCamera
 from onvif import client as onvif_client
 from zeep.exceptions import Fault
 
-from tests.media_files import wait_for
+from tests.media_files import first_stream, probe_rtsp, wait_for
 from tests.server_process import ADMIN_PASSWORD, TOKEN, ServerProcess
 
 WSDL_DIR = str(Path(onvif_client.__file__).parent / "wsdl")
@@ -188,24 +187,7 @@ async def test_stream_uri_opens_with_ffprobe(server: ServerProcess) -> None:
     assert _rtsp_listening(port), f"nothing listens on the RTSP port {port} the stream URI names"
     assert shutil.which("ffprobe"), "ffprobe is needed"
     authed = uri.replace("rtsp://", f"rtsp://API-User:{TOKEN}@", 1)
-    probe = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-rtsp_transport",
-            "tcp",
-            "-show_entries",
-            "stream=codec_name",
-            "-of",
-            "csv=p=0",
-            authed,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert probe.stdout.strip().splitlines()[0] == "h264", probe.stderr
+    assert first_stream(probe_rtsp(authed, "tcp", "codec_name"))["codec_name"] == "h264"
 
 
 def test_no_credentials_get_a_digest_challenge(server: ServerProcess) -> None:

@@ -6,7 +6,6 @@ One in-process server with --anonymous-read, so a client without credentials is 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from onvif2 import ONVIFCamera, ONVIFError
 from zeep.exceptions import Fault
 
 from tests.inprocess import InProcessServer
+from tests.media_files import first_stream, probe_rtsp
 from tests.onvif2_wsdl import media2_wsdl_tree
 from tests.onvif_soap import envelope, security
 from tests.server_process import ADMIN_PASSWORD, TOKEN
@@ -96,25 +96,9 @@ def test_stream_uri_opens_with_ffprobe(server: InProcessServer, media2: Any) -> 
     assert shutil.which("ffprobe"), "ffprobe is needed"
     authed = uri.replace("rtsp://", f"rtsp://API-User:{TOKEN}@", 1)
     for transport in ("udp", "tcp"):  # RtspUnicast is RTP over UDP, RTSP is RTP inside the RTSP connection
-        probe = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-rtsp_transport",
-                transport,
-                "-show_entries",
-                "stream=codec_name,profile",
-                "-of",
-                "csv=p=0",
-                authed,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        codec, _, h264_profile = probe.stdout.strip().partition("\n")[0].partition(",")
-        assert codec == "h264", (transport, probe.stderr)
+        stream = first_stream(probe_rtsp(authed, transport, "codec_name,profile"))
+        assert stream["codec_name"] == "h264", transport
+        h264_profile = stream["profile"]
     # the H.264 profile the encoder configuration names is the one the stream has (constrained baseline)
     named = media2.GetProfiles({"Token": "main", "Type": ["VideoEncoder"]})[0].Configurations.VideoEncoder.Profile
     assert named in h264_profile.split(), (named, h264_profile)

@@ -24,7 +24,7 @@ from roto_server.protocols.rtp.rtcp import ReceiverReport, ReportBlock
 from roto_server.protocols.rtsp.auth import AuthAttempt, Granted, Refused
 from roto_server.protocols.rtsp.codec import Decoder
 from roto_server.protocols.rtsp.messages import Headers, InterleavedFrame, Request, Response
-from tests.media_files import wait_for
+from tests.media_files import probe_rtsp, wait_for
 from tests.rtsp_source import FPS, RECORDING_FRAMES, SIZES, ServerThread, pattern
 
 USER, PASSWORD = "API-User", "s3cret-token"
@@ -34,22 +34,6 @@ USER, PASSWORD = "API-User", "s3cret-token"
 def rtsp() -> Iterator[ServerThread]:
     with ServerThread() as server:
         yield server
-
-
-def ffprobe(url: str, transport: str) -> subprocess.CompletedProcess[str]:
-    command = [
-        "ffprobe",
-        "-v",
-        "error",
-        "-rtsp_transport",
-        transport,
-        "-show_entries",
-        "stream=codec_name,width,height",
-        "-of",
-        "json",
-        url,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
 
 def decoded_frames(url: str, count: int, transport: str = "tcp") -> int:
@@ -76,7 +60,7 @@ def decoded_frames(url: str, count: int, transport: str = "tcp") -> int:
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 @pytest.mark.parametrize("path", ["stream1", "stream2"])
 def test_ffprobe_reports_h264_of_the_streams_size(rtsp: ServerThread, transport: str, path: str) -> None:
-    done = ffprobe(rtsp.url(path), transport)
+    done = probe_rtsp(rtsp.url(path), transport)
     assert done.returncode == 0, done.stderr
     [stream] = json.loads(done.stdout)["streams"]
     assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", *SIZES[path])
@@ -96,7 +80,7 @@ def test_aliases_and_url_suffixes_play(rtsp: ServerThread, spelling: str) -> Non
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 def test_rtp_jpeg_plays_from_already_encoded_jpeg(transport: str) -> None:
     with ServerThread(jpeg=("stream2",)) as server:
-        done = ffprobe(server.url("stream2"), transport)
+        done = probe_rtsp(server.url("stream2"), transport)
         assert done.returncode == 0, done.stderr
         [stream] = json.loads(done.stdout)["streams"]
         assert (stream["codec_name"], stream["width"], stream["height"]) == ("mjpeg", *SIZES["stream2"])
@@ -180,9 +164,9 @@ def basic_only(attempt: AuthAttempt, now: float) -> Granted | Refused:
 @pytest.mark.parametrize("authorize", [digest_only(), basic_only], ids=["digest", "basic"])
 def test_clients_play_through_the_auth_callback(authorize: object) -> None:
     with ServerThread(authorize, clock=time.time) as server:  # type: ignore[arg-type]
-        refused = ffprobe(server.url(), "tcp")
+        refused = probe_rtsp(server.url(), "tcp")
         assert refused.returncode != 0 and "401" in refused.stderr
-        wrong = ffprobe(server.url(credentials=f"{USER}:nope@"), "tcp")
+        wrong = probe_rtsp(server.url(credentials=f"{USER}:nope@"), "tcp")
         assert wrong.returncode != 0 and "401" in wrong.stderr
         assert decoded_frames(server.url(credentials=f"{USER}:{PASSWORD}@"), 10, "tcp") == 10
         assert decoded_frames(server.url(credentials=f"{USER}:{PASSWORD}@"), 10, "udp") == 10
@@ -212,7 +196,7 @@ def test_the_third_session_gets_453_while_two_keep_playing() -> None:
         ]
         try:
             wait_for(lambda: server.call(lambda: server.server.table.playing) == 2, what="two sessions playing")
-            refused = ffprobe(server.url(), "tcp")
+            refused = probe_rtsp(server.url(), "tcp")
             assert refused.returncode != 0 and "453" in refused.stderr
             assert server.call(lambda: server.server.table.playing) == 2
             outputs = [player.communicate(timeout=30) for player in players]

@@ -23,10 +23,10 @@ from roto_server.config import parse_config
 from roto_server.imaging.encoded import EncodedFrame
 from roto_server.protocols.rtsp.messages import InterleavedFrame
 from roto_server.protocols.rtsp.sdp import StreamDescription
-from tests.media_files import wait_for
+from tests.media_files import probe_rtsp, wait_for
 from tests.rtsp_source import ServerThread
 from tests.server_process import ServerProcess
-from tests.test_rtsp_engine import RawClient, decoded_frames, ffprobe, gstreamer_has
+from tests.test_rtsp_engine import RawClient, decoded_frames, gstreamer_has
 
 USER = "API-User"
 MAX_PLAYING = 3  # low, so refusing one more session stays cheap
@@ -55,7 +55,7 @@ def url(server: ServerProcess, path: str = "stream1", *, credentials: bool = Tru
 
 
 def probe(address: str, transport: str = "tcp") -> dict[str, object]:
-    done = ffprobe(address, transport)
+    done = probe_rtsp(address, transport)
     assert done.returncode == 0, done.stderr
     [stream] = json.loads(done.stdout)["streams"]
     return dict(stream)
@@ -145,7 +145,7 @@ def test_without_credentials_401_with_digest_and_basic_challenges(server: Server
     assert any(c.startswith("Digest") and "MD5" in c for c in challenges)
     assert any(c.startswith("Digest") and "SHA-256" in c for c in challenges)
     assert any(c.startswith("Basic") for c in challenges)
-    done = ffprobe(url(server, credentials=False), "tcp")
+    done = probe_rtsp(url(server, credentials=False), "tcp")
     assert done.returncode != 0 and "401" in done.stderr
 
 
@@ -250,7 +250,7 @@ def test_one_more_than_the_limit_gets_453_while_the_others_play(server: ServerPr
         assert {(c["path"], c["transport"], c["address"]) for c in status["clients"]} == {
             ("/stream1", "tcp", "127.0.0.1")
         }
-        refused = ffprobe(url(server), "tcp")
+        refused = probe_rtsp(url(server), "tcp")
         assert refused.returncode != 0 and "453" in refused.stderr
         for player in players:  # every one of them still receives pictures
             player.pending.clear()
@@ -267,7 +267,7 @@ def test_at_the_default_limit_the_eleventh_session_gets_453(tmp_path: Path) -> N
     try:
         players = [start_raw_player(fresh, "stream2") for _ in range(10)]
         assert fresh.state("rtspStatus")["rtspStatus"]["playing"] == 10
-        refused = ffprobe(url(fresh, "stream2"), "tcp")
+        refused = probe_rtsp(url(fresh, "stream2"), "tcp")
         assert refused.returncode != 0 and "453" in refused.stderr
         players[0].pending.clear()
         assert isinstance(players[0].next(InterleavedFrame), InterleavedFrame)
@@ -337,7 +337,7 @@ def test_recording_plays_a_recording_the_test_made(server: ServerProcess) -> Non
     listed = requests.get(server.url("/api/recordings"), params={"token": server.token}, timeout=10).json()
     [made] = [r for r in listed["data"]["recordings"] if r["type"] == "recording"]
     assert decoded_frames(url(server, f"recording?id={made['id']}"), 5) == 5
-    missing = ffprobe(url(server, "recording?id=nothing.r.here"), "tcp")
+    missing = probe_rtsp(url(server, "recording?id=nothing.r.here"), "tcp")
     assert missing.returncode != 0 and "404" in missing.stderr
 
 
